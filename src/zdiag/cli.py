@@ -1,0 +1,213 @@
+"""The ``zdiag`` command line: a thin layer of click commands over the library."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from zdiag import __version__
+from zdiag.kinds import registry
+from zdiag.pipeline import collect, parse_sources
+from zdiag.sources import iter_sources
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3, 4
+
+
+class Ctx:
+    def __init__(self, quiet: bool, verbose: bool, progress: bool):
+        self.quiet, self.verbose = quiet, verbose
+        self.progress = progress and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _guard(fn):
+    """Turn an unexpected exception into exit code 4 with a one-line message."""
+
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        try:
+            return fn(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:  # a bug: say so in one line, traceback with --verbose
+            obj = ctx.find_object(Ctx)
+            if obj is not None and obj.verbose:
+                traceback.print_exc()
+            click.echo(f"zdiag: internal error: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(EXIT_BUG)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="zdiag")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors and the results asked for.")
+@click.option("--verbose", "-v", is_flag=True, help="More detail; tracebacks for internal errors.")
+@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+@click.pass_context
+def main(ctx: click.Context, quiet: bool, verbose: bool, no_progress: bool) -> None:
+    """Read z/OS Communications Server diagnosis reports and find known problems."""
+    ctx.obj = Ctx(quiet, verbose, not no_progress)
+
+
+@main.command()
+@click.pass_obj
+@_guard
+def kinds(obj: Ctx) -> None:
+    """List the report kinds zdiag reads."""
+    for k in registry.all_kinds():
+        click.echo(f"{k.name:<18} {k.description}")
+        if obj.verbose:
+            click.echo(f"{'':<18} tables: {', '.join(k.tables)}")
+            if k.samples:
+                click.echo(f"{'':<18} sample: {k.samples[0]}")
+            if k.path:
+                click.echo(f"{'':<18} path: {k.path}")
+        elif k.samples:
+            click.echo(f"{'':<18} sample: {k.samples[0]}")
+
+
+def accounting_line(row: dict) -> str:
+    """One line per file: kind, encoding and where every line went."""
+    text = (
+        f"{row['source']}: {row['kind']}"
+        + (f" ({row['encoding']})" if row.get("encoding") else "")
+        + f" lines={row['lines']} parsed={row['parsed']} layout={row['layout']}"
+        f" unrecognised={row['unrecognised']}"
+    )
+    return text
+
+
+def problem_lines(row: dict) -> list[str]:
+    out = []
+    if row.get("error"):
+        line = row.get("error_line")
+        where = f"{row['source']}:{line}" if line and not pd.isna(line) else row["source"]
+        out.append(f"ERROR {where}: {row['error']}")
+    if row.get("notes") and not pd.isna(row["notes"]):
+        out.append(f"NOTE {row['source']}: {row['notes']}")
+    return out
+
+
+def _run_parse(paths, kind, obj: Ctx, case: str = ""):
+    results = []
+    for res in parse_sources(iter_sources(paths), kind=kind, case=case):
+        results.append(res)
+        if not obj.quiet:
+            click.echo(accounting_line(res.file_row), err=True)
+        for msg in problem_lines(res.file_row):
+            click.echo(msg, err=True)
+        if res.traceback and obj.verbose:
+            click.echo(res.traceback, err=True)
+    return collect(results), results
+
+
+def _readable(results) -> bool:
+    return any(r.file_row["kind"] not in ("unknown", "") and not r.file_row["error"]
+               for r in results)  # fmt: skip
+
+
+FORMATS = ("table", "csv", "json", "parquet", "xlsx")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--kind", "kind", help="Report kind (see `zdiag kinds`); default: detect.")
+@click.option("--table", "table_names", multiple=True, help="Only this table (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(), help="File (csv/json/xlsx) or folder.")
+@click.option(
+    "--strict", is_flag=True, help="Exit 3 if any line is unrecognised or any file failed."
+)
+@click.pass_obj
+@_guard
+def parse(obj: Ctx, files, kind, table_names, fmt, output, strict) -> None:
+    """Parse FILES into tables and print or write them."""
+    if kind:
+        try:
+            registry.get(kind)
+        except KeyError as exc:
+            raise click.BadParameter(str(exc.args[0]), param_hint="--kind") from None
+    tables, results = _run_parse(files, kind, obj)
+    names = list(table_names) or [n for n in tables if n not in ("files",)]
+    missing = [n for n in names if n not in tables]
+    chosen = {n: tables[n] for n in names if n in tables}
+    if table_names and missing:
+        for n in missing:
+            click.echo(f"zdiag: no table {n!r} in this input", err=True)
+    write_tables(chosen, fmt, output)
+    ctx = click.get_current_context()
+    if not _readable(results):
+        click.echo("zdiag: no readable input", err=True)
+        ctx.exit(EXIT_INPUT)
+    if strict and any(r.file_row["unrecognised"] or r.file_row["error"] for r in results):
+        ctx.exit(EXIT_INPUT)
+    ctx.exit(EXIT_OK)
+
+
+def write_tables(tables: dict[str, pd.DataFrame], fmt: str, output: str | None) -> None:
+    """Write tables in one of FORMATS to a file, a folder, or standard output."""
+    if fmt == "table":
+        text = []
+        for name, df in tables.items():
+            text.append(f"== {name} ({len(df)} rows)")
+            if len(df):
+                with pd.option_context("display.width", 200, "display.max_columns", 50):
+                    text.append(df.to_string(max_rows=60))
+        _emit("\n".join(text) + "\n", output)
+    elif fmt == "csv":
+        if output and (len(tables) > 1 or Path(output).is_dir()):
+            Path(output).mkdir(parents=True, exist_ok=True)
+            for name, df in tables.items():
+                df.to_csv(Path(output) / f"{name}.csv", index=False)
+        else:
+            chunks = []
+            for name, df in tables.items():
+                if len(tables) > 1:
+                    chunks.append(f"# table: {name}\n")
+                chunks.append(df.to_csv(index=False))
+            _emit("".join(chunks), output)
+    elif fmt == "json":
+        obj = {name: json.loads(df.to_json(orient="records", date_format="iso"))
+               for name, df in tables.items()}  # fmt: skip
+        _emit(json.dumps(obj, indent=1, default=str) + "\n", output)
+    elif fmt == "parquet":
+        if not output:
+            raise click.UsageError("--format parquet needs -o FOLDER")
+        Path(output).mkdir(parents=True, exist_ok=True)
+        for name, df in tables.items():
+            _parquet_safe(df).to_parquet(Path(output) / f"{name}.parquet", index=False)
+    elif fmt == "xlsx":
+        if not output:
+            raise click.UsageError("--format xlsx needs -o FILE.xlsx")
+        from zdiag.report.tables_xlsx import write_tables_xlsx
+
+        write_tables_xlsx(tables, output)
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: None if v is None else json.dumps(v, default=str))
+    return out
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output and output != "-":
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,101 @@
+"""What every report kind shares: line accounting and the Kind record.
+
+Line accounting is a value: a parser marks each line parsed, layout (headings, rulers,
+blank lines, comments) or unrecognised (with a reason). Whatever a parser leaves unmarked
+is counted as unrecognised by the pipeline, so no line can be silently dropped and
+``parsed + layout + unrecognised == lines`` holds by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+UNMARKED, PARSED, LAYOUT, UNRECOGNISED = 0, 1, 2, 3
+
+
+class Accounting:
+    """Per-line status of one file (0-based indexes; reported 1-based)."""
+
+    def __init__(self, n_lines: int):
+        self.status = np.zeros(n_lines, dtype=np.int8)
+        self.reasons: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.status)
+
+    def _idx(self, idx) -> np.ndarray | int:
+        if isinstance(idx, pd.Series):
+            return idx.to_numpy()
+        return idx
+
+    def parsed(self, idx) -> None:
+        self.status[self._idx(idx)] = PARSED
+
+    def layout(self, idx) -> None:
+        self.status[self._idx(idx)] = LAYOUT
+
+    def unrecognised(self, idx: int | Iterable[int], reason: str) -> None:
+        idxs = [idx] if isinstance(idx, int | np.integer) else list(self._idx(idx))
+        for i in idxs:
+            self.status[i] = UNRECOGNISED
+            self.reasons[int(i)] = reason
+
+    def unmarked(self) -> np.ndarray:
+        return np.flatnonzero(self.status == UNMARKED)
+
+    def claim_rest(self, reason: str) -> None:
+        """Every line not yet marked becomes unrecognised with ``reason``."""
+        rest = self.unmarked()
+        if len(rest):
+            self.status[rest] = UNRECOGNISED
+            for i in rest:
+                self.reasons.setdefault(int(i), reason)
+
+    def counts(self) -> dict[str, int]:
+        c = np.bincount(self.status, minlength=4)
+        return {"parsed": int(c[PARSED]), "layout": int(c[LAYOUT]),
+                "unrecognised": int(c[UNRECOGNISED] + c[UNMARKED])}  # fmt: skip
+
+    def unrecognised_frame(self, lines: Sequence[str], limit: int | None = None) -> pd.DataFrame:
+        idx = np.flatnonzero((self.status == UNRECOGNISED) | (self.status == UNMARKED))
+        if limit is not None:
+            idx = idx[:limit]
+        return pd.DataFrame(
+            {
+                "line": pd.array(idx + 1, dtype="Int64"),
+                "text": pd.array([lines[i] if i < len(lines) else "" for i in idx],
+                                 dtype=pd.StringDtype("pyarrow")),
+                "reason": pd.array([self.reasons.get(int(i), "not recognised") for i in idx],
+                                   dtype=pd.StringDtype("pyarrow")),
+            }
+        )  # fmt: skip
+
+
+#: parse(lines, accounting) -> {table name: DataFrame with a 1-based ``line`` column}
+TextParser = Callable[[list[str], Accounting], dict[str, pd.DataFrame]]
+#: parse_bytes(data, accounting_factory) for binary kinds (pcap): returns tables and accounting
+BytesParser = Callable[[bytes], tuple[dict[str, pd.DataFrame], Accounting]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A report kind: how to recognise it, how to parse it, what it produces."""
+
+    name: str
+    description: str
+    tables: tuple[str, ...]
+    #: score 0..1 from the first lines (comments removed); the best score over 0 wins
+    detect: Callable[[list[str]], float] | None = None
+    parse: TextParser | None = None
+    grammar: str | None = None
+    samples: tuple[str, ...] = ()
+    #: binary kinds are recognised from the first bytes and parsed from bytes
+    detect_bytes: Callable[[bytes], bool] | None = None
+    parse_bytes: BytesParser | None = None
+    #: which path the hot part of the parse takes (documented by `zdiag kinds --verbose`)
+    path: str = ""
+    extra: dict = field(default_factory=dict, compare=False, hash=False)

@@ -1,0 +1,171 @@
+"""The flow from input paths to a TableSet: sources → decode → detect → parse → tables.
+
+Every file yields a row of the ``files`` table, whatever happens to it; a problem with one
+file (unreadable, binary, unknown kind, a parser bug) is recorded there and the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from zdiag.decode import decode
+from zdiag.kinds import registry
+from zdiag.kinds.base import Accounting, Kind
+from zdiag.sources import Source, iter_sources
+from zdiag.tables import STR, TableSet
+
+
+@dataclass
+class FileResult:
+    file_row: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    unrecognised: pd.DataFrame | None = None
+    traceback: str | None = None
+
+
+def _premark(lines: list[str], acct: Accounting) -> None:
+    idx = [i for i, ln in enumerate(lines) if not ln.strip() or ln.startswith("#zdiag-sample")]
+    acct.layout(idx)
+
+
+def _provenance(df: pd.DataFrame, case: str, source: str) -> pd.DataFrame:
+    df = df.reset_index(drop=True)
+    n = len(df)
+    if "line" not in df.columns:
+        df.insert(0, "line", pd.array([pd.NA] * n, dtype="Int64"))
+    front = pd.DataFrame(
+        {"case": pd.array([case] * n, dtype=STR), "source": pd.array([source] * n, dtype=STR)}
+    )
+    rest = df[["line"] + [c for c in df.columns if c not in ("case", "source", "line")]]
+    return pd.concat([front, rest.reset_index(drop=True)], axis=1)
+
+
+def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileResult:
+    """Parse one input; never raises for bad input or a parser failure."""
+    t0 = time.perf_counter()
+    row: dict = {"case": case, "source": src.name, "kind": "", "encoding": "", "lines": 0,
+                 "parsed": 0, "layout": 0, "unrecognised": 0, "bytes": src.size,
+                 "sha256": None, "seconds": 0.0, "error": None, "error_line": None,
+                 "notes": None}  # fmt: skip
+    result = FileResult(row)
+
+    def done() -> FileResult:
+        row["seconds"] = round(time.perf_counter() - t0, 6)
+        return result
+
+    if src.error:
+        row["kind"], row["error"] = "unknown", src.error
+        return done()
+    try:
+        data = src.read()
+    except OSError as exc:
+        row["kind"], row["error"] = "unknown", f"cannot read: {exc}"
+        return done()
+    row["bytes"] = len(data)
+    row["sha256"] = hashlib.sha256(data).hexdigest()
+
+    k: Kind | None = registry.get(kind) if kind else registry.detect_bytes(data[:64])
+    if k is not None and k.parse_bytes is not None:
+        row["kind"], row["encoding"] = k.name, "binary"
+        try:
+            tables, acct = k.parse_bytes(data)
+        except Exception as exc:  # a parser bug must not stop the batch
+            row["error"] = f"{k.name} parser failed: {type(exc).__name__}: {exc}"
+            result.traceback = traceback.format_exc()
+            return done()
+        return _finish(result, k, tables, acct, [], case, src.name, done)
+
+    dec = decode(data)
+    row["encoding"] = dec.encoding
+    notes = list(dec.notes)
+    if dec.asa:
+        notes.append("ASA carriage-control column removed")
+    if dec.error:
+        row["kind"] = k.name if k else "unknown"
+        row["error"], row["error_line"] = dec.error, dec.error_line
+        row["notes"] = "; ".join(notes) or None
+        return done()
+    lines = dec.lines
+    if k is None:
+        k, _score = registry.detect_lines(lines)
+    acct = Accounting(len(lines))
+    _premark(lines, acct)
+    row["lines"] = len(lines)
+    if k is None or k.parse is None:
+        row["kind"] = "unknown"
+        row["error"] = "not a report kind zdiag reads (see `zdiag kinds`); skipped"
+        acct.claim_rest("unknown report kind: file skipped")
+        c = acct.counts()
+        row.update(c)
+        first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
+        result.unrecognised = pd.DataFrame(
+            {
+                "line": pd.array([first + 1], dtype="Int64"),
+                "text": pd.array([lines[first][:200] if lines else ""], dtype=STR),
+                "reason": pd.array([row["error"]], dtype=STR),
+            }  # fmt: skip
+        )
+        result.unrecognised = _provenance(result.unrecognised, case, src.name)
+        row["notes"] = "; ".join(notes) or None
+        return done()
+    row["kind"] = k.name
+    try:
+        tables = k.parse(lines, acct)
+    except Exception as exc:  # a parser bug must not stop the batch
+        row["error"] = f"{k.name} parser failed: {type(exc).__name__}: {exc}"
+        result.traceback = traceback.format_exc()
+        acct.claim_rest(f"{k.name} parser failed")
+        tables = {}
+    if lines and not data.endswith((b"\n", b"\x15", b"\x25")):
+        last = len(lines) - 1
+        if acct.status[last] in (0, 3) and lines[last].strip():
+            notes.append(f"truncated: line {last + 1} ends without a line end and is incomplete")
+            acct.unrecognised(last, "incomplete last line (file truncated?)")
+            row["error_line"] = last + 1
+    row["notes"] = "; ".join(notes) or None
+    return _finish(result, k, tables, acct, lines, case, src.name, done)
+
+
+def _finish(result, k, tables, acct, lines, case, source, done) -> FileResult:
+    row = result.file_row
+    acct.claim_rest(f"not recognised as part of a {k.name} report")
+    row.update(acct.counts())
+    row["lines"] = len(acct)
+    result.tables = {name: _provenance(df, case, source) for name, df in tables.items()}
+    result.unrecognised = _provenance(acct.unrecognised_frame(lines), case, source)
+    return done()
+
+
+def _as_paths(paths) -> list:
+    if isinstance(paths, str | os.PathLike):
+        return [paths]
+    return list(paths)
+
+
+def parse_sources(sources: Iterable[Source], kind: str | None = None, case: str = ""):
+    """Yield a FileResult per source."""
+    for src in sources:
+        yield parse_source(src, kind=kind, case=case)
+
+
+def collect(results: Iterable[FileResult]) -> TableSet:
+    parts: dict[str, list[pd.DataFrame]] = {"files": [], "unrecognised": []}
+    for res in results:
+        parts["files"].append(pd.DataFrame([res.file_row]))
+        if res.unrecognised is not None and len(res.unrecognised):
+            parts["unrecognised"].append(res.unrecognised)
+        for name, df in res.tables.items():
+            parts.setdefault(name, []).append(df)
+    return TableSet.concat(parts)
+
+
+def parse(paths, kind: str | None = None, case: str = "") -> TableSet:
+    """Parse every file below ``paths`` into one TableSet (tables by name)."""
+    return collect(parse_sources(iter_sources(_as_paths(paths)), kind=kind, case=case))

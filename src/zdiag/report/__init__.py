@@ -1,0 +1,1 @@
+"""Reporters: terminal, xlsx, sarif, junit, json — one module each."""
