@@ -105,7 +105,7 @@ def decode(data: bytes, *, asa: bool | None = None) -> Decoded:
     """Decode a report's bytes into lines, detecting the encoding by content."""
     out = Decoded()
     if not data or not data.strip(b" \t\r\n\x00\x40\x15\x25"):
-        out.error, out.error_line = "empty file", 1 if data else 0
+        out.error, out.error_line = "empty file", 1
         out.lines = [] if not data else ["" for _ in range(max(1, data.count(b"\n")))]
         return out
     if data.startswith(codecs.BOM_UTF8):
