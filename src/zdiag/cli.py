@@ -154,6 +154,179 @@ def parse(obj: Ctx, files, kind, table_names, fmt, output, strict) -> None:
     ctx.exit(EXIT_OK)
 
 
+LEVEL_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
+
+
+def _load_ruleset(rule_dirs):
+    from zdiag.rules import RuleLoadError, load_rules
+
+    try:
+        return load_rules(list(rule_dirs))
+    except RuleLoadError as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        raise click.UsageError(f"{len(exc.problems)} problem(s) in the rules (see above)") from None
+
+
+def findings_text(findings: pd.DataFrame, min_level: str = "info") -> str:
+    """The terminal findings table, highest level first."""
+    from zdiag.rules.model import LEVEL_RANK
+
+    shown = findings[findings["level"].map(LEVEL_RANK) >= LEVEL_RANK[min_level]]
+    if not len(shown):
+        return "no findings\n"
+    view = pd.DataFrame(
+        {
+            "level": shown["level"].str.upper(),
+            "rule": shown["rule_id"],
+            "where": shown["source"].astype(str) + ":" + shown["line"].astype("string").fillna("?"),
+            "message": shown["message"],
+        }
+    )
+    with pd.option_context("display.width", 250, "display.max_colwidth", 120):
+        return view.to_string(index=False) + f"\n{len(shown)} finding(s)\n"
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(),
+    help="A folder of site rules (repeatable); same id as a bundled rule: site wins.",
+)
+@click.option(
+    "--level",
+    "level",
+    type=LEVEL_CHOICE,
+    default="info",
+    show_default=True,
+    help="Show findings at or above this level.",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=LEVEL_CHOICE,
+    default="high",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this level.",
+)
+@click.option("--kind", "kind", help="Report kind for every file (default: detect).")
+@click.option("--xlsx", type=click.Path(), help="Write the Excel workbook here.")
+@click.option("--sarif", type=click.Path(), help="Write SARIF 2.1.0 here.")
+@click.option("--junit", type=click.Path(), help="Write JUnit XML here.")
+@click.option(
+    "--json", "json_out", type=click.Path(allow_dash=True), help="Write JSON here (- for stdout)."
+)
+@click.option(
+    "--tables", "tables_dir", type=click.Path(), help="Also write every table to this folder."
+)
+@click.option(
+    "--strict", is_flag=True, help="Exit 3 if any line is unrecognised or any file failed."
+)
+@click.pass_obj
+@_guard
+def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, json_out,
+         tables_dir, strict) -> None:  # fmt: skip
+    """Parse PATHS, run the rules and report findings."""
+    from zdiag.report import write_reports
+    from zdiag.rules.scan import scan_tables
+
+    level, fail_on = level.lower(), fail_on.lower()
+    ruleset = _load_ruleset(rule_dirs)
+    for ov in ruleset.overrides:
+        if not obj.quiet:
+            click.echo(
+                f"rule {ov['id']}: site rule {ov['site']} overrides {ov['bundled']}", err=True
+            )
+    tables, results = _run_parse(paths, kind, obj)
+    result = scan_tables(tables, ruleset, fail_on)
+    for err in result.rule_errors:
+        click.echo(f"RULE ERROR {err}", err=True)
+    to_stdout = json_out == "-"
+    if not to_stdout and not obj.quiet:
+        click.echo(findings_text(result.findings, level), nl=False)
+    write_reports(result, xlsx=xlsx, sarif=sarif, junit=junit, json=json_out,
+                  tables_dir=tables_dir, fail_on=fail_on)  # fmt: skip
+    ctx = click.get_current_context()
+    code = result.exit_code(fail_on)
+    if code == EXIT_INPUT:
+        click.echo("zdiag: no readable input", err=True)
+    elif strict and any(r.file_row["unrecognised"] or r.file_row["error"] for r in results):
+        code = EXIT_INPUT
+    ctx.exit(code)
+
+
+@main.group()
+def rules() -> None:
+    """List, show, lint and test rules."""
+
+
+@rules.command("list")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(), help="Site rules folder.")
+@_guard
+def rules_list(rule_dirs) -> None:
+    """List the rules (bundled, and site rules with --rules)."""
+    ruleset = _load_ruleset(rule_dirs)
+    overridden = {o["id"] for o in ruleset.overrides}
+    for r in sorted(ruleset.rules, key=lambda r: r.id):
+        mark = (
+            " (site, overrides bundled)"
+            if r.id in overridden
+            else (" (site)" if not r.bundled else "")
+        )
+        click.echo(f"{r.id:<40} {r.level:<8} {r.source:<12} {r.title}{mark}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(), help="Site rules folder.")
+@_guard
+def rules_show(rule_id, rule_dirs) -> None:
+    """Show one rule's YAML and where it comes from."""
+    ruleset = _load_ruleset(rule_dirs)
+    rule = ruleset.get(rule_id)
+    if rule is None:
+        raise click.BadParameter(f"no rule {rule_id!r} (see `zdiag rules list`)", param_hint="ID")
+    click.echo(f"# {rule.file}")
+    click.echo(Path(rule.file).read_text(encoding="utf-8"), nl=False)
+
+
+@rules.command("lint")
+@click.argument("dirs", nargs=-1, type=click.Path())
+@_guard
+def rules_lint(dirs) -> None:
+    """Check rules in DIRS (default: the bundled rules); each problem as file:line:col."""
+    from zdiag.rules.model import lint
+
+    problems = lint(list(dirs) or None)
+    for p in problems:
+        click.echo(str(p))
+    ctx = click.get_current_context()
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        ctx.exit(EXIT_FINDINGS)
+    click.echo("rules ok", err=True)
+    ctx.exit(EXIT_OK)
+
+
+@rules.command("test")
+@click.argument("dirs", nargs=-1, type=click.Path())
+@_guard
+def rules_test(dirs) -> None:
+    """Run each rule's examples: `match` must give a finding of the rule, `nomatch` none."""
+    from zdiag.rules.testing import run_examples
+
+    outcomes = run_examples(list(dirs) or None)
+    failed = [o for o in outcomes if not o.ok]
+    for o in outcomes:
+        click.echo(str(o))
+    ctx = click.get_current_context()
+    click.echo(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed", err=True)
+    ctx.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
 def write_tables(tables: dict[str, pd.DataFrame], fmt: str, output: str | None) -> None:
     """Write tables in one of FORMATS to a file, a folder, or standard output."""
     if fmt == "table":

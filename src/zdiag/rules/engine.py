@@ -1,0 +1,437 @@
+"""The rules engine: where → condition → group_by + having → sequence → correlate → findings.
+
+Everything works on whole columns: selections are numpy masks, groups come from one
+``groupby``, sequences are found by running one regular expression over a string with one
+character per candidate row (its set of matching steps), and findings are assembled from
+column arrays. Python loops run over rules, steps and findings, never over input rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from zdiag import tables as T
+from zdiag.rules.condition import Compiler, ConditionError, Frame
+from zdiag.rules.model import AGG_PLACEHOLDER, LEVEL_RANK, Rule, placeholders
+
+#: Timestamp columns, in order of preference, that give findings their first/last_ts and
+#: order rows for ``sequence``, ``first`` and ``last``.
+TIME_COLUMNS = ("ts", "snapshot_ts", "first_ts", "last_ts")
+#: Evidence entries kept per finding and table (``lines`` keeps them all).
+MAX_EVIDENCE = 1000
+#: Steps a sequence may have.
+MAX_STEPS = 8
+
+
+class RuleRuntimeError(Exception):
+    """A rule that cannot run on the tables at hand (recorded, never fatal to a scan)."""
+
+
+@dataclass
+class RuleError:
+    rule_id: str
+    file: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: rule {self.rule_id}: {self.message}"
+
+
+def time_column(df: pd.DataFrame) -> str | None:
+    for c in TIME_COLUMNS:
+        if c in df.columns and pd.api.types.is_datetime64_any_dtype(df[c].dtype):
+            return c
+    return None
+
+
+def _duration(text: str) -> pd.Timedelta:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*", text)
+    unit = {"ms": "ms", "s": "s", "m": "min", "h": "h", "d": "D"}[m.group(2)]
+    return pd.Timedelta(float(m.group(1)), unit=unit)
+
+
+def _check_columns(df: pd.DataFrame, names, what: str) -> None:
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise RuleRuntimeError(f"{what}: table has no column {', '.join(map(repr, missing))}")
+
+
+# --------------------------------------------------------------------------- run one rule
+
+
+def run_rule(rule: Rule, tableset) -> pd.DataFrame:
+    """Findings of one rule over a TableSet (raises RuleRuntimeError when it cannot run)."""
+    df = tableset.get(rule.source) if hasattr(tableset, "get") else None
+    if df is None or len(df) == 0:
+        return T.empty("findings")
+    df = df.reset_index(drop=True)
+    cols = set(df.columns)
+    frame = Frame(df)
+    try:
+        for name, text in rule.where.items():
+            comp = Compiler(cols, set(frame.selections)).compile(text)
+            frame.selections[name] = comp.mask(frame)
+        if rule.condition is not None:
+            mask = Compiler(cols, set(frame.selections)).compile(rule.condition).mask(frame)
+        else:
+            mask = np.zeros(len(df), dtype=bool)
+            for step in rule.sequence:
+                mask |= frame.selections[step.rstrip("+")]
+    except ConditionError as exc:
+        raise RuleRuntimeError(exc.message) from None
+    except (KeyError, TypeError) as exc:
+        raise RuleRuntimeError(str(exc).strip("'\"")) from None
+    _check_columns(df, rule.group_by, "group_by")
+    tcol = time_column(df)
+    pos = np.flatnonzero(mask)
+    if not len(pos):
+        return T.empty("findings")
+    # chronological order (stable on line) for first/last and sequences
+    order_cols = [c for c in ("case", "source") if c in df.columns]
+    sub = df.iloc[pos]
+    if tcol is not None:
+        sort_keys = [tcol, "line"] if "line" in df.columns else [tcol]
+        sub = sub.sort_values(sort_keys, kind="stable")
+    aggs = _aggregates_needed(rule)
+    if rule.group_by:
+        groups = _group(sub, rule.group_by, aggs)  # (G frame, codes per row of sub)
+        gframe, codes = groups
+        if rule.having is not None:
+            try:
+                hcomp = Compiler(set(gframe.columns), having=True).compile(rule.having)
+                keep = hcomp.mask(Frame(gframe))
+            except ConditionError as exc:
+                raise RuleRuntimeError("having: " + exc.message) from None
+            except (KeyError, TypeError) as exc:
+                raise RuleRuntimeError("having: " + str(exc).strip("'\"")) from None
+        else:
+            keep = np.ones(len(gframe), dtype=bool)
+    else:
+        gframe, codes, keep = None, None, None
+    rows = sub.index.to_numpy()  # positions in df (df has a RangeIndex)
+    if rule.sequence:
+        fid, frows, fgroup = _sequence(rule, df, frame, rows, codes, keep, order_cols, tcol)
+    elif rule.group_by:
+        sel = keep[codes]
+        frows, fgroup = rows[sel], codes[sel]
+        # finding ids numbered by group, in order of first appearance
+        uniq, fid = np.unique(fgroup, return_inverse=True)
+        order = np.argsort(fid, kind="stable")
+        frows, fid, fgroup = frows[order], fid[order], fgroup[order]
+    else:
+        frows = rows
+        fid = np.arange(len(rows))
+        fgroup = None
+    if not len(frows):
+        return T.empty("findings")
+    return _findings(rule, tableset, df, tcol, frows, fid, fgroup, gframe)
+
+
+def _aggregates_needed(rule: Rule) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = [("count", None)]
+    if rule.having:
+        try:
+            comp = Compiler(None, having=True)
+            comp.compile(rule.having)
+            out += comp.aggregates
+        except ConditionError as exc:
+            raise RuleRuntimeError("having: " + exc.message) from None
+    for _off, name in placeholders(rule.message):
+        m = AGG_PLACEHOLDER.match(name)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    seen, uniq = set(), []
+    for a in out:
+        if a not in seen:
+            seen.add(a)
+            uniq.append(a)
+    return uniq
+
+
+def _group(sub: pd.DataFrame, keys: list[str], aggs) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per-group table (keys + ``count`` + ``fn(col)`` columns) and each row's group code."""
+    gb = sub.groupby(keys, sort=False, dropna=False, observed=True)
+    codes = gb.ngroup().to_numpy()
+    first_rows = pd.Series(np.arange(len(sub))).groupby(codes, sort=True).first().to_numpy()
+    out = {k: sub[k].iloc[first_rows].reset_index(drop=True) for k in keys}
+    for fn, col in aggs:
+        if fn == "count":
+            out["count"] = pd.Series(np.bincount(codes, minlength=len(first_rows)), dtype="Int64")
+            continue
+        if col not in sub.columns:
+            raise RuleRuntimeError(f"{fn}({col}): table has no column {col!r}")
+        g = sub[col].groupby(codes, sort=True)
+        if fn == "span":
+            if pd.api.types.is_string_dtype(sub[col].dtype):
+                raise RuleRuntimeError(f"span({col}): needs numbers or timestamps")
+            val = g.max() - g.min()
+        elif fn == "mean":
+            if pd.api.types.is_bool_dtype(sub[col].dtype):
+                val = sub[col].astype("Float64").groupby(codes, sort=True).mean()
+            else:
+                val = g.mean()
+        elif fn == "sum" and pd.api.types.is_bool_dtype(sub[col].dtype):
+            val = sub[col].astype("Int64").groupby(codes, sort=True).sum()
+        else:
+            val = getattr(g, fn)()
+        out[f"{fn}({col})"] = val.reset_index(drop=True)
+    return pd.DataFrame(out), codes
+
+
+def _sequence(rule, df, frame, rows, codes, keep, order_cols, tcol):
+    """Find ordered step matches per group; return (finding id, row, group) arrays."""
+    steps = rule.sequence
+    if len(steps) > MAX_STEPS:
+        raise RuleRuntimeError(f"sequence: at most {MAX_STEPS} steps")
+    if tcol is None:
+        raise RuleRuntimeError("sequence: table has no timestamp column")
+    names = [s.rstrip("+") for s in steps]
+    bits = np.zeros(len(rows), dtype=np.int64)
+    for i, name in enumerate(names):
+        bits |= frame.selections[name][rows].astype(np.int64) << i
+    part = np.zeros(len(rows), dtype=np.int64) if codes is None else codes.astype(np.int64)
+    ok = bits > 0
+    if keep is not None:
+        ok &= keep[part]
+    # implicit grouping by file: a sequence never spans two sources
+    if order_cols:
+        picked = df[order_cols].iloc[rows]
+        src = picked.groupby(order_cols, sort=False, dropna=False).ngroup().to_numpy()
+        src = src.astype(np.int64)
+    else:
+        src = np.zeros(len(rows), dtype=np.int64)
+    rows, bits, part, src = rows[ok], bits[ok], part[ok], src[ok]
+    if not len(rows):
+        return np.array([], int), np.array([], int), None
+    ts = df[tcol].to_numpy()[rows]
+    order = np.lexsort((ts, src, part))  # by group, then source, then time (stable)
+    rows, bits, part, src, ts = rows[order], bits[order], part[order], src[order], ts[order]
+    # one character per row; a separator between groups
+    brk = np.flatnonzero((np.diff(part) != 0) | (np.diff(src) != 0)) + 1
+    chars = (bits + 0x100).astype(np.uint32)
+    chars = np.insert(chars, brk, ord("|"))
+    rowpos = np.insert(np.arange(len(rows)), brk, -1)
+    text = chars.tobytes().decode("utf-32-le")
+    classes = []
+    for i in range(len(steps)):
+        members = "".join(chr(0x100 + m) for m in range(1, 1 << len(steps)) if m >> i & 1)
+        classes.append(f"[{re.escape(members)}]")
+    pattern = re.compile(
+        "".join(
+            f"({c}+)" if s.endswith("+") else f"({c})" for c, s in zip(classes, steps, strict=True)
+        )
+    )
+    within = _duration(rule.within) if rule.within else None
+    gap_comp = None
+    if rule.gap:
+        try:
+            gap_comp = Compiler({"gap"}).compile("gap " + rule.gap)
+        except ConditionError as exc:
+            raise RuleRuntimeError("gap: " + exc.message) from None
+    matches = []  # (start row index, end row index exclusive, step starts)
+    for m in pattern.finditer(text):
+        a, b = rowpos[m.start()], rowpos[m.end() - 1] + 1
+        starts = [rowpos[m.start(g)] for g in range(1, len(steps) + 1)]
+        if within is not None and ts[b - 1] - ts[a] > within:
+            if not steps[-1].endswith("+"):
+                continue
+            limit = ts[a] + within.to_timedelta64()
+            last_start = starts[-1]
+            end = int(np.searchsorted(ts[last_start:b], limit, side="right")) + last_start
+            if end <= last_start:
+                continue
+            b = end
+        matches.append((a, b, starts))
+    if gap_comp is not None and matches and len(steps) > 1:
+        gaps, owner = [], []
+        for k, (_a, _b, starts) in enumerate(matches):
+            for s in starts[1:]:
+                gaps.append(ts[s] - ts[s - 1])
+                owner.append(k)
+        gframe = pd.DataFrame({"gap": pd.Series(np.array(gaps), dtype="timedelta64[us]")})
+        ok_gap = gap_comp.mask(Frame(gframe))
+        bad = np.zeros(len(matches), dtype=bool)
+        np.logical_or.at(bad, np.array(owner), ~ok_gap)
+        matches = [m for m, b in zip(matches, bad, strict=True) if not b]
+    if not matches:
+        return np.array([], int), np.array([], int), None
+    lens = np.array([b - a for a, b, _ in matches])
+    idx = np.concatenate([np.arange(a, b) for a, b, _ in matches])
+    fid = np.repeat(np.arange(len(matches)), lens)
+    fgroup = part[idx] if codes is not None else None
+    return fid, rows[idx], fgroup
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _fmt(s: pd.Series) -> pd.Series:
+    """Values as message text: nulls as '-', durations in seconds, floats short."""
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        secs = s.dt.total_seconds()
+        txt = secs.map(lambda v: f"{v:g}s", na_action="ignore")
+    elif pd.api.types.is_float_dtype(s.dtype):
+        txt = s.astype("Float64").map(lambda v: f"{v:g}", na_action="ignore")
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        txt = s.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+    else:
+        txt = s.astype("string")
+    return txt.astype(object).where(s.notna().to_numpy(), "-").astype(str)
+
+
+def _template(message: str, values: pd.DataFrame) -> pd.Series:
+    n = len(values)
+    out = pd.Series([""] * n, dtype=object)
+    last = 0
+    for m in re.finditer(r"\{([^{}]*)\}", message):
+        out = out + message[last : m.start()]
+        name = m.group(1).strip()
+        if name in values.columns:
+            out = out + _fmt(values[name]).to_numpy()
+        else:
+            raise RuleRuntimeError(f"message: unknown placeholder {{{name}}}")
+        last = m.end()
+    out = out + message[last:]
+    return out.astype(str)
+
+
+def _first_per(fid: np.ndarray) -> np.ndarray:
+    """Index of the first element of each run of equal ``fid`` (fid sorted)."""
+    return np.flatnonzero(np.r_[True, fid[1:] != fid[:-1]])
+
+
+def _findings(rule, tableset, df, tcol, frows, fid, fgroup, gframe) -> pd.DataFrame:
+    starts = _first_per(fid)
+    nf = len(starts)
+    bounds = np.r_[starts, len(fid)]
+    first_row = frows[starts]
+    vals = df.iloc[first_row].reset_index(drop=True)
+    if gframe is not None and fgroup is not None:
+        g = gframe.iloc[fgroup[starts]].reset_index(drop=True)
+        vals = pd.concat(
+            [vals.drop(columns=[c for c in g.columns if c in vals.columns]), g], axis=1
+        )
+        key = pd.Series([""] * nf, dtype=object)
+        for i, k in enumerate(rule.group_by):
+            key = key + ((" " if i else "") + f"{k}=") + _fmt(g[k]).to_numpy()
+        key = key.astype(str)
+    else:
+        key = pd.Series([""] * nf, dtype=object)
+    vals["rule_id"], vals["level"], vals["title"] = rule.id, rule.level, rule.title
+    message = _template(rule.message, vals)
+    lines_all = df["line"].to_numpy(dtype="int64", na_value=0)[frows] if "line" in df else None
+    src_all = df["source"].astype(str).to_numpy()[frows] if "source" in df else None
+    lines, evidence = [], []
+    for i in range(nf):
+        a, b = bounds[i], bounds[i + 1]
+        ln = lines_all[a:b].tolist() if lines_all is not None else []
+        lines.append(ln)
+        srcs = src_all[a:b] if src_all is not None else [""] * (b - a)
+        evidence.append(
+            [{"table": rule.source, "source": s, "line": x}
+             for s, x in zip(srcs[:MAX_EVIDENCE], ln[:MAX_EVIDENCE], strict=False)]
+        )  # fmt: skip
+    if tcol is not None:
+        tvals = df[tcol].to_numpy()[frows]
+        tser = pd.Series(tvals)
+        first_ts = tser.groupby(fid).min().to_numpy()
+        last_ts = tser.groupby(fid).max().to_numpy()
+    else:
+        first_ts = last_ts = np.full(nf, np.datetime64("NaT"), dtype="datetime64[us]")
+    out = pd.DataFrame(
+        {
+            "rule_id": [rule.id] * nf,
+            "level": [rule.level] * nf,
+            "title": [rule.title] * nf,
+            "case": vals["case"].astype(str) if "case" in vals else [""] * nf,
+            "source": vals["source"] if "source" in vals else [""] * nf,
+            "line": vals["line"] if "line" in vals else [pd.NA] * nf,
+            "lines": lines,
+            "key": key,
+            "message": message,
+            "remedy": [(rule.remedy or "").strip()] * nf,
+            "references": [list(rule.references)] * nf,
+            "evidence": evidence,
+            "first_ts": first_ts,
+            "last_ts": last_ts,
+        }
+    )
+    if rule.correlate:
+        out = _correlate(rule, tableset, out, vals)
+    return T.conform("findings", out)
+
+
+def _correlate(rule, tableset, out: pd.DataFrame, vals: pd.DataFrame) -> pd.DataFrame:
+    keep = np.ones(len(out), dtype=bool)
+    extra: list[list] = [[] for _ in range(len(out))]
+    for corr in rule.correlate:
+        other = tableset.get(corr["table"]) if hasattr(tableset, "get") else None
+        on = corr["on"]
+        if other is None or not len(other):
+            if corr.get("require"):
+                keep[:] = False
+            continue
+        other = other.reset_index(drop=True)
+        _check_columns(other, on.values(), f"correlate {corr['table']}")
+        _check_columns(vals, on.keys(), "correlate")
+        if corr.get("where"):
+            try:
+                m = Compiler(set(other.columns)).compile(corr["where"]).mask(Frame(other))
+            except ConditionError as exc:
+                raise RuleRuntimeError(f"correlate {corr['table']}: {exc.message}") from None
+            other = other[m]
+        left = pd.DataFrame({f"k{i}": vals[c].to_numpy() for i, c in enumerate(on)})
+        left["_fid"] = np.arange(len(vals))
+        right = pd.DataFrame({f"k{i}": other[c].to_numpy() for i, c in enumerate(on.values())})
+        keys = [f"k{i}" for i in range(len(on))]
+        if "case" in vals.columns and "case" in other.columns:
+            left["kcase"] = vals["case"].astype(str).to_numpy()
+            right["kcase"] = other["case"].astype(str).to_numpy()
+            keys.append("kcase")
+        right["_src"] = other["source"].astype(str).to_numpy() if "source" in other else ""
+        right["_line"] = other["line"].to_numpy() if "line" in other else pd.NA
+        left = left.dropna(subset=keys)
+        right = right.dropna(subset=keys)
+        for k in keys:  # compare as text so Int64 meets int64 and strings meet strings
+            left[k] = left[k].astype(str)
+            right[k] = right[k].astype(str)
+        joined = left.merge(right, on=keys, how="inner")
+        hit = np.zeros(len(out), dtype=bool)
+        hit[joined["_fid"].to_numpy()] = True
+        if corr.get("require"):
+            keep &= hit
+        for f, grp in joined.groupby("_fid", sort=False):
+            extra[f].extend(
+                {"table": corr["table"], "source": s, "line": int(x)}
+                for s, x in zip(grp["_src"][:MAX_EVIDENCE], grp["_line"][:MAX_EVIDENCE], strict=False)
+            )  # fmt: skip
+    out = out.copy()
+    out["evidence"] = [ev + ex for ev, ex in zip(out["evidence"], extra, strict=True)]
+    return out[keep].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- all rules
+
+
+def run_rules(rules, tableset) -> tuple[pd.DataFrame, list[RuleError]]:
+    """Findings of every rule, sorted by level (highest first); per-rule errors recorded."""
+    frames, errors = [], []
+    for rule in rules:
+        try:
+            f = run_rule(rule, tableset)
+        except RuleRuntimeError as exc:
+            errors.append(RuleError(rule.id, rule.file, str(exc)))
+            continue
+        if len(f):
+            frames.append(f)
+    if not frames:
+        return T.empty("findings"), errors
+    findings = pd.concat(frames, ignore_index=True)
+    rank = findings["level"].map(LEVEL_RANK).astype(int)
+    order = np.lexsort((findings["line"].fillna(0).to_numpy(dtype="int64"), -rank.to_numpy()))
+    findings = findings.iloc[order].reset_index(drop=True)
+    return T.conform("findings", findings), errors

@@ -1,0 +1,130 @@
+"""YAML with positions: a safe compose (no object construction from tags) into plain values,
+keeping for every value and every mapping key its 1-based line and column, so that schema and
+lint errors can be reported as ``file:line:col: message``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+
+@dataclass
+class Loc:
+    line: int
+    col: int
+
+
+@dataclass
+class Located:
+    """A loaded YAML document: ``value`` (plain dict/list/str/...) and positions by path."""
+
+    value: object
+    values: dict[tuple, Loc] = field(default_factory=dict)
+    keys: dict[tuple, Loc] = field(default_factory=dict)
+    nodes: dict[tuple, yaml.Node] = field(default_factory=dict)
+    errors: list[tuple[Loc, str]] = field(default_factory=list)
+
+    def at(self, path: tuple) -> Loc:
+        """Position of the value at ``path``, or of its nearest ancestor."""
+        path = tuple(path)
+        while path and path not in self.values:
+            path = path[:-1]
+        return self.values.get(path, Loc(1, 1))
+
+    def key_at(self, path: tuple) -> Loc:
+        return self.keys.get(tuple(path)) or self.at(path)
+
+
+class YamlError(ValueError):
+    def __init__(self, loc: Loc, message: str):
+        super().__init__(message)
+        self.loc, self.message = loc, message
+
+
+def _loc(mark) -> Loc:
+    return Loc(mark.line + 1, mark.column + 1)
+
+
+def load(text: str) -> Located:
+    """Compose ``text`` with PyYAML's SafeLoader and build plain values with positions."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = _loc(mark) if mark is not None else Loc(1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlError(loc, f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(Loc(1, 1), f"YAML error: {exc}") from None
+    doc = Located(None)
+    if node is None:
+        doc.value = None
+        return doc
+    constructor = yaml.SafeLoader("")  # only for scalar resolution (int, bool, null, ...)
+    doc.value = _build(node, (), doc, constructor)
+    return doc
+
+
+def _build(node, path: tuple, doc: Located, ctor):
+    doc.values[path] = _loc(node.start_mark)
+    doc.nodes[path] = node
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for knode, vnode in node.value:
+            key = ctor.construct_object(knode) if isinstance(knode, yaml.ScalarNode) else None
+            if not isinstance(key, str | int | float | bool) or key is None:
+                doc.errors.append((_loc(knode.start_mark), "mapping keys must be plain text"))
+                continue
+            key = str(key)
+            if key in out:
+                doc.errors.append((_loc(knode.start_mark), f"duplicate key {key!r}"))
+                continue
+            doc.keys[path + (key,)] = _loc(knode.start_mark)
+            out[key] = _build(vnode, path + (key,), doc, ctor)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(v, path + (i,), doc, ctor) for i, v in enumerate(node.value)]
+    try:
+        return ctor.construct_object(node)
+    except yaml.YAMLError as exc:
+        doc.errors.append((_loc(node.start_mark), f"bad value: {exc}"))
+        return node.value
+
+
+def offset_loc(node: yaml.Node, text_value: str, offset: int) -> Loc:
+    """Where character ``offset`` of a scalar's value sits in the file (best effort).
+
+    Exact for plain and quoted scalars on one line (without escapes before the offset) and
+    for literal (``|``) block scalars; for folded or multi-line flow scalars the position of
+    the line holding the character is estimated from the source text."""
+    start = _loc(node.start_mark)
+    style = getattr(node, "style", None)
+    if style in (None, "", "'", '"'):
+        quote = 1 if style in ("'", '"') else 0
+        if node.start_mark.line == node.end_mark.line:
+            return Loc(start.line, start.col + quote + offset)
+        # multi-line flow scalar: count folded lines
+        before = text_value[:offset]
+        return Loc(start.line + before.count("\n") + before.count(" ") * 0, start.col + quote)
+    if style in ("|", ">"):
+        buf = node.start_mark.buffer
+        if buf is None:
+            return Loc(start.line + 1, start.col)
+        lines = buf.splitlines()
+        # content starts on the line after the indicator
+        first = node.start_mark.line + 1
+        indent = None
+        remaining = offset
+        for ln in range(first, min(len(lines), node.end_mark.line + 1)):
+            raw = lines[ln].rstrip("\0")
+            if not raw.strip():
+                continue
+            if indent is None:
+                indent = len(raw) - len(raw.lstrip(" "))
+            content = raw[indent:]
+            if remaining <= len(content):
+                return Loc(ln + 1, indent + remaining + 1)
+            remaining -= len(content) + 1
+        return Loc(start.line + 1, start.col)
+    return start
