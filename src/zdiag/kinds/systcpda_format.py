@@ -148,6 +148,13 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _fields_text(r: _Record) -> str:
+    """Every field of the record, ``Label=value; ...``; fields of a protocol block (and of
+    the IP header) carry its name first (``UDP.Source Port=1025``)."""
+    return "; ".join(f"{k}={v}" if b == "trace" else f"{b}.{k}={v}"
+                     for (b, k), v in r.fields.items())  # fmt: skip
+
+
 def _is_data(r: _Record) -> bool:
     return r.head["mnemonic"] == "DATA" or r.head["entry_id"] == "00000005"
 
@@ -248,7 +255,7 @@ def _packets(recs: list[_Record], marks: dict[int, str]) -> pd.DataFrame:
             "dns_id": int(dns.group(1)) if dns else None,
             "decode": "\n".join(r.decode) or None,
             "dump_hex": "".join(r.dump) or None,
-            "fields": "; ".join(f"{k}={v}" for (_, k), v in r.fields.items()),
+            "fields": _fields_text(r),
         }
         if proto == "TCP" and pb:
             row["seq"] = _int(r.get("Seq", "Sequence Number", block=pb))
@@ -301,7 +308,7 @@ def _data_trace(recs: list[_Record], marks: dict[int, str]) -> pd.DataFrame:
                 "truncated": trunc,
                 "sysname": r.head["sysname"],
                 "description": r.head["description"].strip(),
-                "fields": "; ".join(f"{k}={v}" for (_, k), v in r.fields.items()),
+                "fields": _fields_text(r),
             }
         )
     df = pd.DataFrame(rows)

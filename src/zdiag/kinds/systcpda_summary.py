@@ -183,8 +183,10 @@ def _packets(rows: pl.DataFrame, row_idx, dest: pl.DataFrame, dpos, date_marks) 
             "protocol": rows["dp"].str.slice(1, 1).replace_strict(PROTOCOLS, default="OTHER"),
         }
     )
+    is_tcp = df["protocol"] == "TCP"
     for word, (col, _) in FLAG_WORDS.items():
-        df = df.with_columns(words.list.contains(word).alias(col))
+        # flags of a non-TCP record are unknown, not false
+        df = df.with_columns(pl.when(is_tcp).then(words.list.contains(word)).alias(col))
     letters = flags
     for word, (_, letter) in FLAG_WORDS.items():
         letters = letters.str.replace_all(word, letter, literal=True)
