@@ -198,3 +198,16 @@ def test_any_mix_of_lines_is_fully_accounted(lines, cut):
     if lines:
         lines[-1] = lines[-1][: cut % (len(lines[-1]) + 1)]
     accounted(sm.parse, lines)
+
+
+def test_lark_listing_rule_reads_the_same_records():
+    """The naive baseline (Lark over the whole listing) and the fast path agree."""
+    from zdiag.grammar import lark_parser
+
+    text = "\n".join(SUMMARY[5:]) + "\n"
+    tree = lark_parser(sm.GRAMMAR, start="summary_listing").parse(text)
+    rows = [c for c in tree.children if c.data == "summary_row"]
+    nrs = [int(next(t for t in r.children if t.type == "NR")) for r in rows]
+    acct = Accounting(len(SUMMARY))
+    pk = sm.parse(SUMMARY, acct)["packets"]
+    assert nrs == pk["nr"].tolist() == [1, 2, 3, 4, 5, 6]

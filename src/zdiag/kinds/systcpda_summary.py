@@ -62,12 +62,13 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     s = common.series(lines)
     n = len(lines)
     # ---- record lines (hot path: one pattern over all lines) ------------------------
-    got = extract(s, row_regex(GRAMMAR, "summary_row"))
-    is_row = got[MATCH_GROUP].is_not_null().to_numpy() & (acct.status == UNMARKED)
-    row_idx = np.flatnonzero(is_row)
-    rows = got.filter(pl.Series(is_row)).drop(MATCH_GROUP)
+    # a record line starts with the DP column: a cheap test (no captures) picks the lines
+    # the row pattern, with its many capture groups, then runs over
+    lead = s.str.contains(r"^[ \t]*[IO][TUIGDP][ \t]").fill_null(False).to_numpy()
+    row_idx, rows = _match(s, "summary_row", np.flatnonzero(lead & (acct.status == UNMARKED)))
     acct.parsed(row_idx)
-    short_idx, short = _match(s, "summary_row_short", np.flatnonzero(acct.status == UNMARKED))
+    short_idx, short = _match(s, "summary_row_short",
+                              np.flatnonzero(lead & (acct.status == UNMARKED)))  # fmt: skip
     acct.parsed(short_idx)
     if len(short_idx):
         rows = pl.concat([rows, short], how="diagonal")
@@ -76,16 +77,13 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         row_idx, rows = row_idx[order], rows[order.tolist()]
 
     # ---- line 2: destination (and first data bytes), right below its record line -----
-    dest_idx, dest = _match(s, "summary_dest", np.flatnonzero(acct.status == UNMARKED))
-    is_dest = np.zeros(n + 1, dtype=bool)
-    is_dest[dest_idx] = True
+    below = row_idx + 1
+    free = np.r_[acct.status == UNMARKED, False]
+    cand = below[free[below]]
+    dest_idx, dest = _match(s, "summary_dest", cand)
     dest_pos = np.full(n + 1, -1, dtype=np.int64)
     dest_pos[dest_idx] = np.arange(len(dest_idx))
-    below = row_idx + 1
-    paired = is_dest[below]
-    acct.parsed(below[paired])
-    orphans = np.setdiff1d(dest_idx, below[paired])
-    acct.unrecognised(orphans, "SUMMARY destination line without a record line above it")
+    acct.parsed(dest_idx)
 
     head_idx, _ = _match(s, "summary_heading", np.flatnonzero(acct.status == UNMARKED))
     acct.layout(head_idx)
@@ -98,6 +96,8 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     if packets:
         out["packets"] = pd.concat(packets, ignore_index=True) if len(packets) > 1 else packets[0]
     out.update(common.parse_sections(lines, s, acct))
+    orphans, _ = _match(s, "summary_dest", np.flatnonzero(acct.status == UNMARKED))
+    acct.unrecognised(orphans, "SUMMARY destination line without a record line above it")
     acct.claim_rest("not a SUMMARY record, heading or EXPORT CSV record")
     return out
 
@@ -145,36 +145,37 @@ def _canonical(col: pl.Series) -> pl.Series:
 
 
 def _to_pandas(df: pl.DataFrame, line: np.ndarray, ts: pd.Series) -> pd.DataFrame:
-    out = pd.DataFrame({"line": pd.array(line + 1, dtype="Int64")})
+    """Columnar hand-over: Arrow-backed strings, nullable ints/floats/booleans."""
+    out = {"line": pd.array(line + 1, dtype="Int64")}
     for c in df.columns:
         dt = df[c].dtype
+        col = df[c].to_pandas(use_pyarrow_extension_array=True)
         if dt == pl.Boolean:
-            out[c] = pd.array(df[c].to_list(), dtype="boolean")
+            out[c] = col.astype("boolean").array
         elif dt.is_integer():
-            out[c] = pd.array(df[c].to_list(), dtype="Int64")
+            out[c] = col.astype("Int64").array
         elif dt.is_float():
-            out[c] = pd.array(df[c].to_list(), dtype="Float64")
+            out[c] = col.astype("Float64").array
+        elif dt == pl.Null:
+            out[c] = pd.array([None] * len(df), dtype=STR)
         else:
-            out[c] = pd.array(df[c].to_list(), dtype=STR)
-    out.insert(2, "ts", ts.to_numpy())
-    return out
+            out[c] = col.astype(STR).array
+    frame = pd.DataFrame(out)
+    frame.insert(2, "ts", ts.to_numpy())
+    return frame
 
 
 def _packets(rows: pl.DataFrame, row_idx, dest: pl.DataFrame, dpos, date_marks) -> pd.DataFrame:
-    has = dpos >= 0
-    take = pl.Series(np.where(has, dpos, 0))
+    take = pl.Series("take", dpos, dtype=pl.Int64)
+    take = pl.select(pl.when(take >= 0).then(take)).to_series()  # null: no line 2
     empty = pl.Series([None] * len(rows), dtype=pl.String)
 
     def dcol(name: str) -> pl.Series:
-        if not len(dest):
-            return empty
-        v = dest[name].gather(take)
-        return pl.select(pl.when(pl.Series(has)).then(v).otherwise(None)).to_series()
+        return dest[name].gather(take) if len(dest) else empty  # null where no line 2
 
     text = dcol("data_text")
     flags = rows["tcp_flags"] if "tcp_flags" in rows.columns else empty
     flags = flags.fill_null("")
-    words = flags.str.split(" ")
     df = pl.DataFrame(
         {
             "nr": rows["nr"].cast(pl.Int64),
@@ -186,7 +187,8 @@ def _packets(rows: pl.DataFrame, row_idx, dest: pl.DataFrame, dpos, date_marks) 
     is_tcp = df["protocol"] == "TCP"
     for word, (col, _) in FLAG_WORDS.items():
         # flags of a non-TCP record are unknown, not false
-        df = df.with_columns(pl.when(is_tcp).then(words.list.contains(word)).alias(col))
+        has = flags.str.contains(rf"\b{word}\b")
+        df = df.with_columns(pl.when(is_tcp).then(has).alias(col))
     letters = flags
     for word, (_, letter) in FLAG_WORDS.items():
         letters = letters.str.replace_all(word, letter, literal=True)
