@@ -140,3 +140,16 @@ def test_any_mix_of_lines_is_fully_accounted(lines, cut):
     if lines:
         lines[-1] = lines[-1][: cut % (len(lines[-1]) + 1)]
     accounted(fm.parse, lines)
+
+
+def test_abbreviated_inbound_record():
+    # `Abbrev=<n>` (FORMATS.md §2: packet traced truncated) and a `From` trace header
+    lines = [ln.replace("Full=56", "Abbrev=40").replace("To Interface", "From Interface")
+             for ln in UDP]  # fmt: skip
+    acct = Accounting(len(lines))
+    acct.layout([i for i, ln in enumerate(lines) if not ln.strip()])
+    r = fm.parse(lines, acct)["packets"].iloc[0]
+    assert acct.counts()["unrecognised"] == 0
+    assert (r["traced_len"], bool(r["truncated"]), r["direction"]) == (40, True, "in")
+    # inbound: the local end is the destination
+    assert (r["local_ip"], r["local_port"], r["remote_port"]) == ("9.37.80.3", 53, 1025)

@@ -48,22 +48,16 @@ GRAMMAR = "systcpda_format"
 NO_DATE = "1900/01/01"
 RULES = ("record_header", "hex_line", "decode_line", "proto_line")
 #: `Name:` / `Name=` tokens that open a further field on a `Label : value` line
-_NAMED = re.compile(r"(?:^|(?<=\s))([A-Z][A-Za-z#]*(?: [A-Z][A-Za-z#]*)?)([:=])(?=\s|\S|$)")
+_NAMED = re.compile(r"(?<!\S)([A-Z][A-Za-z#]*(?: [A-Z][A-Za-z#]*)?)[:=]")
 _INT = re.compile(r"^\s*(\d+)")
 
 
 def split_fields(rest: str | None) -> tuple[str, list[tuple[str, str]]]:
     """``'1025  ()  Destination Port:  53 (domain)'`` → ('1025  ()', [('Destination Port',
     '53 (domain)')]). Fields are found by their name token, not by column."""
-    rest = rest or ""
-    marks = list(_NAMED.finditer(rest))
-    first = marks[0].start() if marks else len(rest)
-    value = rest[:first].strip()
-    out = []
-    for k, m in enumerate(marks):
-        end = marks[k + 1].start() if k + 1 < len(marks) else len(rest)
-        out.append((m.group(1), rest[m.end() : end].strip()))
-    return value, out
+    parts = _NAMED.split(rest or "")
+    names, values = parts[1::2], [p.strip() for p in parts[2::2]]
+    return parts[0].strip(), list(zip(names, values, strict=True))
 
 
 def _int(v) -> int | None:
@@ -72,19 +66,26 @@ def _int(v) -> int | None:
 
 
 class _Record:
-    __slots__ = ("line", "head", "block", "fields", "dump", "decode", "app", "first_label")
+    __slots__ = ("line", "head", "block", "fields", "by_name", "dump", "decode", "app",
+                 "first_label")  # fmt: skip
 
     def __init__(self, line: int, head: dict):
         self.line, self.head, self.block = line, head, "trace"
         self.fields: dict[tuple[str, str], str] = {}
+        self.by_name: dict[str, str] = {}
         self.dump: list[str] = []
         self.decode: list[str] = []
         self.app: tuple[str, str] | None = None
         self.first_label: str | None = None
 
+    def add(self, name: str, value: str) -> None:
+        self.fields.setdefault((self.block, name), value)
+        self.by_name.setdefault(name, value)
+
     def get(self, *names: str, block: str | None = None) -> str | None:
-        for (b, name), v in self.fields.items():
-            if name in names and (block is None or b == block):
+        for name in names:
+            v = self.by_name.get(name) if block is None else self.fields.get((block, name))
+            if v is not None:
                 return v
         return None
 
@@ -108,15 +109,15 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
 
     records: list[_Record] = []
     cur: _Record | None = None
+    orphans: list[int] = []
     for i, rule, g in events:
         if rule == "record_header":
             cur = _Record(i, g)
             records.append(cur)
             continue
         if cur is None:
-            acct.unrecognised(i, f"FORMAT {rule.replace('_', ' ')} before any record header")
+            orphans.append(i)
             continue
-        acct.parsed(i)
         if rule == "field_line":
             label = g["label"]
             if label.startswith("IpHeader:"):
@@ -128,15 +129,17 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
             if cur.block not in ("trace", "ip") and label.isupper() and _int(value) is not None \
                     and not more:  # fmt: skip
                 cur.app = (label, value)  # `DNS: 28`: application protocol and data length
-            cur.fields.setdefault((cur.block, label), value)
+            cur.add(label, value)
             for name, v in more:
-                cur.fields.setdefault((cur.block, name), v)
+                cur.add(name, v)
         elif rule == "proto_line":
             cur.block = g["proto_name"]
         elif rule == "hex_line":
             cur.dump.append(g["hex_words"].replace(" ", ""))
         elif rule == "decode_line":
             cur.decode.append(g["decode_text"].rstrip())
+    acct.parsed([i for i, _, _ in events])
+    acct.unrecognised(orphans, "FORMAT record line before any record header")
     acct.claim_rest("not a line of a FORMAT record known to zdiag")
 
     pk = [r for r in records if not _is_data(r)]
@@ -164,10 +167,16 @@ def _date_for(line: int, marks: dict[int, str]) -> str:
     return marks[max(above)] if above else NO_DATE
 
 
-def _ts(r: _Record, marks: dict[int, str]):
+def _ts(r: _Record, marks: dict[int, str]) -> str:
+    """The record's time as text (converted for all records at once)."""
     tod = r.get("Tod Clock")
-    text = tod if tod else f"{_date_for(r.line, marks)} {r.head['time']}"
-    return pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S.%f", errors="coerce")
+    return tod if tod else f"{_date_for(r.line, marks)} {r.head['time']}"
+
+
+def _to_ts(col: pd.Series) -> pd.Series:
+    return pd.to_datetime(col, format="%Y/%m/%d %H:%M:%S.%f", errors="coerce").astype(
+        "datetime64[us]"
+    )
 
 
 def _direction(r: _Record) -> str | None:
@@ -281,7 +290,7 @@ def _packets(recs: list[_Record], marks: dict[int, str]) -> pd.DataFrame:
         else:
             conn.append(f"{li}:{int(lp)}-{ri}:{int(rp)}")
     df.insert(1, "conn", pd.array(conn, dtype=STR))
-    df["ts"] = df["ts"].astype("datetime64[us]")
+    df["ts"] = _to_ts(df["ts"])
     return df
 
 
@@ -312,7 +321,7 @@ def _data_trace(recs: list[_Record], marks: dict[int, str]) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows)
-    df["ts"] = df["ts"].astype("datetime64[us]")
+    df["ts"] = _to_ts(df["ts"])
     return df
 
 
