@@ -4,6 +4,7 @@ trace), with the manual's figure callouts left in."""
 from __future__ import annotations
 
 import pandas as pd
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -153,3 +154,20 @@ def test_abbreviated_inbound_record():
     assert (r["traced_len"], bool(r["truncated"]), r["direction"]) == (40, True, "in")
     # inbound: the local end is the destination
     assert (r["local_ip"], r["local_port"], r["remote_port"]) == ("9.37.80.3", 53, 1025)
+
+
+def test_polars_field_split_agrees_with_the_reference():
+    lines = _lines_of("field_line")
+    hits = fm.common.match_rules(fm.common.series(lines), fm.GRAMMAR, ("field_line",),
+                                 list(range(len(lines))))  # fmt: skip
+    idx, frame = hits["field_line"]
+    ev = pl.DataFrame({"idx": idx, "rec": [0] * len(idx), "kind": ["field_line"] * len(idx),
+                       "block": ["trace"] * len(idx),
+                       "label": frame["label"].str.replace(r"^IpHeader:\s*", ""),
+                       "rest": frame["rest"].fill_null("")})  # fmt: skip
+    table = fm._field_table(ev)
+    for i, rest in zip(idx, frame["rest"].to_list(), strict=True):
+        got = table.filter(pl.col("idx") == i).sort("pos")
+        value, more = fm.split_fields(rest)
+        assert got["value"].to_list() == [value] + [v for _, v in more]
+        assert got["name"].to_list()[1:] == [n for n, _ in more]
