@@ -44,3 +44,23 @@ def accounted(parse, lines: list[str]) -> dict:
     c = acct.counts()
     assert c["parsed"] + c["layout"] + c["unrecognised"] == len(lines)
     return c
+
+
+def mixed_lines(pool: list[str]):
+    """Hypothesis strategy: sample lines shuffled and duplicated (drawn with replacement),
+    some of them truncated at any column, as a damaged or spliced report would be."""
+    from hypothesis import strategies as st
+
+    def cut(args):
+        lines, cuts = args
+        lines = list(lines)
+        for k, col in cuts:
+            if lines:
+                i = k % len(lines)
+                lines[i] = lines[i][: col % (len(lines[i]) + 1)]
+        return lines
+
+    return st.tuples(
+        st.lists(st.sampled_from(pool), max_size=40),
+        st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 200)), max_size=6),
+    ).map(cut)

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from systcpda_helpers import SAMPLES, accounted, lark_vs_regex, sample_lines, without_callout
+from systcpda_helpers import (
+    SAMPLES,
+    accounted,
+    lark_vs_regex,
+    mixed_lines,
+    sample_lines,
+    without_callout,
+)
 
 import zdiag
 from zdiag.kinds import registry
@@ -111,8 +117,6 @@ POOL = STATS + STREAMS + HEADER + OPTION + ["garbage", "", "From: 2002/11/20 18:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(POOL), max_size=40), st.integers(0, 200))
-def test_any_mix_of_lines_is_fully_accounted(lines, cut):
-    if lines:
-        lines[-1] = lines[-1][: cut % (len(lines[-1]) + 1)]
+@given(mixed_lines(POOL))
+def test_any_mix_of_lines_is_fully_accounted(lines):
     accounted(rp.parse, lines)

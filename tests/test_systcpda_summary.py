@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from systcpda_helpers import SAMPLES, accounted, lark_vs_regex, sample_lines
+from systcpda_helpers import SAMPLES, accounted, lark_vs_regex, mixed_lines, sample_lines
 
 import zdiag
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
@@ -193,10 +192,8 @@ POOL = SUMMARY + EXPORT + ["garbage", "", "**** 2004/02/01", "OT 1 x"]
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(POOL), max_size=40), st.integers(0, 200))
-def test_any_mix_of_lines_is_fully_accounted(lines, cut):
-    if lines:
-        lines[-1] = lines[-1][: cut % (len(lines[-1]) + 1)]
+@given(mixed_lines(POOL))
+def test_any_mix_of_lines_is_fully_accounted(lines):
     accounted(sm.parse, lines)
 
 
