@@ -80,8 +80,7 @@ SCHEMAS: dict[str, dict[str, object]] = {
         **PROVENANCE,
         "nr": INT, "ts": TS, "time": STR, "direction": STR, "job": STR, "cid": STR,
         "domain": STR, "socket_type": STR, "protocol": STR, "state": STR, "segment": INT,
-        "data_len": INT, "traced_len": INT, "truncated": BOOL, "local_ip": STR,
-        "local_port": INT, "remote_ip": STR, "remote_port": INT,
+        "traced_len": INT, "truncated": BOOL,
     },
     "connections": {
         **PROVENANCE,
