@@ -65,6 +65,23 @@ SCHEMAS: dict[str, dict[str, object]] = {
         "local_ip": STR, "local_port": INT, "remote_ip": STR, "remote_port": INT,
         "ibm_flag": STR,
     },
+    "trace_stats": {
+        **PROVENANCE,
+        "report": STR, "name": STR, "value": INT, "key": STR, "total": INT,
+        "input_count": INT, "input_bytes": INT, "output_count": INT, "output_bytes": INT,
+        "first_nr": INT, "first_ts": TS, "last_nr": INT, "last_ts": TS,
+    },
+    "streams": {
+        **PROVENANCE,
+        "stream": STR, "protocol": STR, "ip_a": STR, "port_a": INT, "ip_b": STR, "port_b": INT,
+        "first_ts": TS, "last_ts": TS, "packets": INT,
+    },
+    "data_trace": {
+        **PROVENANCE,
+        "nr": INT, "ts": TS, "time": STR, "direction": STR, "job": STR, "cid": STR,
+        "domain": STR, "socket_type": STR, "protocol": STR, "state": STR, "segment": INT,
+        "traced_len": INT, "truncated": BOOL,
+    },
     "connections": {
         **PROVENANCE,
         "stack": STR, "release": STR, "snapshot_ts": TS, "user": STR, "conn_id": STR,
