@@ -11,8 +11,9 @@ Semantics (SPEC §5):
   test for null explicitly; ``not``, ``and``, ``or`` are plain two-valued logic on top;
 - a bare value in a boolean place is true when it is not null and not false/0/"";
 - arithmetic propagates null; division by zero gives null;
-- durations (``250ms 120s 5m 2h 1d``) are timedeltas; against a number they mean seconds
-  (``delta_s > 2s``);
+- durations (``250ms 120s 5m 2h 1d``) are numbers of seconds, and so is every difference
+  of timestamps (``ts - first_ts``, ``span(ts)``, ``gap``): ``delta_s > 2s``,
+  ``span(snapshot_ts) >= 2m``;
 - ``matches "re"`` is compiled once and run by RE2 (pyarrow.compute), whose matching time
   is linear in the input: no catastrophic backtracking is possible. Patterns RE2 cannot
   run (back-references, look-around) and patterns longer than MAX_REGEX_LENGTH are
@@ -163,15 +164,6 @@ def _is_numeric_value(v) -> bool:
     return pd.api.types.is_numeric_dtype(v.dtype) and not pd.api.types.is_bool_dtype(v.dtype)
 
 
-def _harmonise(a, b):
-    """Durations meet numbers as seconds."""
-    if isinstance(a, pd.Timedelta) and _is_numeric_value(b):
-        a = _seconds(a)
-    if isinstance(b, pd.Timedelta) and _is_numeric_value(a):
-        b = _seconds(b)
-    return a, b
-
-
 _CMP = {
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
@@ -189,8 +181,6 @@ def _as_series(v, n: int, index) -> pd.Series:
         return pd.Series(v, index=index, dtype="boolean")
     if isinstance(v, str):
         return pd.Series(pd.array([v] * n, dtype="string[pyarrow]"), index=index)
-    if isinstance(v, pd.Timedelta):
-        return pd.Series([v] * n, index=index, dtype="timedelta64[us]")
     if _isnull_scalar(v):
         return pd.Series([pd.NA] * n, index=index, dtype="Float64")
     if isinstance(v, bool):
@@ -201,7 +191,6 @@ def _as_series(v, n: int, index) -> pd.Series:
 
 
 def _compare(op: str, a, b, n: int) -> np.ndarray:
-    a, b = _harmonise(a, b)
     if isinstance(a, np.ndarray):
         a = pd.Series(a, dtype="boolean")
     if isinstance(b, np.ndarray):
@@ -216,7 +205,6 @@ def _compare(op: str, a, b, n: int) -> np.ndarray:
 
 
 def _arith(op: str, a, b, n: int, index):
-    a, b = _harmonise(a, b)
     if _is_scalar(a) and _is_scalar(b):
         if _isnull_scalar(a) or _isnull_scalar(b):
             return pd.NA
@@ -227,12 +215,9 @@ def _arith(op: str, a, b, n: int, index):
         a = pd.Series(a, index=index, dtype="boolean")
     if isinstance(b, np.ndarray):
         b = pd.Series(b, index=index, dtype="boolean")
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
+    if op in ("+", "-", "*"):
+        out = a + b if op == "+" else (a - b if op == "-" else a * b)
+        return _td_seconds(out)
     zero = _compare("==", b, 0, n) if _is_numeric_value(b) else np.zeros(n, dtype=bool)
     out = a / b
     if not isinstance(out, pd.Series):
@@ -240,6 +225,15 @@ def _arith(op: str, a, b, n: int, index):
     if zero.any():
         out = out.mask(pd.Series(zero, index=out.index))
     return out
+
+
+def _td_seconds(v):
+    """Differences of timestamps become seconds (the language has no timedelta type)."""
+    if isinstance(v, pd.Timedelta):
+        return _seconds(v)
+    if isinstance(v, pd.Series) and pd.api.types.is_timedelta64_dtype(v.dtype):
+        return v.dt.total_seconds().astype("Float64")
+    return v
 
 
 def _strings(v, what: str) -> pd.Series:
@@ -300,21 +294,22 @@ class Compiled:
 class Compiler:
     """Tree → closure. ``columns``: known columns (None: accept any at compile time);
     ``selections``: names of selections (they shadow columns); ``having``: aggregate mode,
-    where ``count`` and ``sum(c) min(c) …`` refer to columns of the per-group table."""
+    where bare names are group keys (``columns``), ``count`` and ``sum(c) min(c) …`` refer
+    to columns of the per-group table and ``c`` must be one of ``agg_columns``."""
 
     def __init__(
         self,
         columns: set[str] | None = None,
         selections: set[str] | frozenset = frozenset(),
         having: bool = False,
-        dtypes: dict[str, object] | None = None,
+        agg_columns: set[str] | None = None,
     ):
         self.columns = columns
+        self.agg_columns = agg_columns
         self.selections = set(selections)
         self.having = having
         self.names: set[str] = set()
         self.aggregates: list[tuple[str, str | None]] = []
-        self.dtypes = dtypes or {}
 
     def compile(self, text: str) -> Compiled:
         tree = parse(text)
@@ -349,7 +344,7 @@ class Compiler:
         if kind == "duration":
             t = str(node.children[0])
             m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", t)
-            return pd.Timedelta(float(m.group(1)), unit=DURATION_UNITS[m.group(2)])
+            return _seconds(pd.Timedelta(float(m.group(1)), unit=DURATION_UNITS[m.group(2)]))
         if kind == "true":
             return True
         if kind == "false":
@@ -407,27 +402,37 @@ class Compiler:
         a = self._node(left)
         values = self._list(lst)
         strs = [v for v in values if isinstance(v, str)]
-        others = [v for v in values if not isinstance(v, str)]
+        bools = [v for v in values if isinstance(v, bool)]
+        nums = [v for v in values if not isinstance(v, str | bool)]
+
+        def same_kind(v) -> list:
+            if isinstance(v, str):
+                return strs
+            if isinstance(v, bool | np.bool_):
+                return bools
+            return nums
 
         def run(f):
             v = a(f)
             n = f.n
+            if isinstance(v, np.ndarray):
+                v = pd.Series(v, dtype="boolean")
             if _is_scalar(v):
                 if _isnull_scalar(v):
                     return np.zeros(n, dtype=bool)
-                return np.full(n, (v in values) != negate, dtype=bool)
-            nulls = v.isna().to_numpy()
-            if pd.api.types.is_string_dtype(v.dtype):
-                hit = v.isin(strs).to_numpy(dtype=bool, na_value=False) if strs else None
+                return np.full(n, (v in same_kind(v)) != negate, dtype=bool)
+            if pd.api.types.is_bool_dtype(v.dtype):
+                candidates = bools
+            elif pd.api.types.is_numeric_dtype(v.dtype):
+                candidates = nums
+            elif pd.api.types.is_string_dtype(v.dtype) or pd.api.types.is_object_dtype(v.dtype):
+                candidates = strs
             else:
-                nums = [_seconds(x) if isinstance(x, pd.Timedelta) else x for x in others]
-                nums = (
-                    [x for x in nums if not isinstance(x, bool)]
-                    if not pd.api.types.is_bool_dtype(v.dtype)
-                    else [x for x in nums if isinstance(x, bool)]
-                )
-                hit = v.isin(nums).to_numpy(dtype=bool, na_value=False) if nums else None
-            if hit is None:
+                candidates = [x for x in values if not isinstance(x, str | bool)]
+            nulls = v.isna().to_numpy()
+            if candidates:
+                hit = v.isin(candidates).to_numpy(dtype=bool, na_value=False)
+            else:
                 hit = np.zeros(n, dtype=bool)
             return (~hit if negate else hit) & ~nulls
 
@@ -528,7 +533,7 @@ class Compiler:
             self.aggregates.append(("count", None))
             return lambda f: f.df["count"]
         if self.columns is not None and name not in self.columns:
-            what = "column, group key or aggregate" if self.having else "column or selection"
+            what = "group key" if self.having else "column or selection"
             raise ConditionError(f"unknown {what} {name!r}", tok.start_pos or 0)
         self.names.add(name)
 
@@ -553,7 +558,7 @@ class Compiler:
                 raise ConditionError(f"{fname}() takes one column name", pos)
             col_tok = args[0].children[0]
             col = str(col_tok)
-            if self.columns is not None and col not in self.columns:
+            if self.agg_columns is not None and col not in self.agg_columns:
                 raise ConditionError(f"unknown column {col!r}", col_tok.start_pos or 0)
             self.aggregates.append((fname, col))
             key = f"{fname}({col})"
@@ -602,15 +607,14 @@ def _minmax(fname: str, values: list, n: int, index):
     if all(_is_scalar(v) for v in values):
         if any(_isnull_scalar(v) for v in values):
             return pd.NA
-        values = [_seconds(v) if isinstance(v, pd.Timedelta) else v for v in values]
         return min(values) if fname == "min" else max(values)
     acc = None
     nulls = np.zeros(n, dtype=bool)
-    for v in values:
-        if acc is not None:
-            acc, v = _harmonise(acc, v)
+    series = [_as_series(v, n, index) for v in values]
+    if len({str(s.dtype) for s in series}) > 1 and all(_is_numeric_value(s) for s in series):
+        series = [s.astype("Float64") for s in series]
+    for v, s in zip(values, series, strict=True):
         nulls |= _null_mask(v, n)
-        s = _as_series(v, n, index)
         if acc is None:
             acc = s
             continue
@@ -624,6 +628,7 @@ def compile_condition(
     columns: set[str] | None = None,
     selections=frozenset(),
     having: bool = False,
+    agg_columns: set[str] | None = None,
 ) -> Compiled:
     """Parse and compile ``text``; raise ConditionError (with offset) on any problem."""
-    return Compiler(columns, selections, having).compile(text)
+    return Compiler(columns, selections, having, agg_columns).compile(text)

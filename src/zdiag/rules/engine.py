@@ -102,7 +102,9 @@ def run_rule(rule: Rule, tableset) -> pd.DataFrame:
         gframe, codes = groups
         if rule.having is not None:
             try:
-                hcomp = Compiler(set(gframe.columns), having=True).compile(rule.having)
+                hcomp = Compiler(set(rule.group_by), having=True, agg_columns=cols).compile(
+                    rule.having
+                )
                 keep = hcomp.mask(Frame(gframe))
             except ConditionError as exc:
                 raise RuleRuntimeError("having: " + exc.message) from None
@@ -169,6 +171,8 @@ def _group(sub: pd.DataFrame, keys: list[str], aggs) -> tuple[pd.DataFrame, np.n
             if pd.api.types.is_string_dtype(sub[col].dtype):
                 raise RuleRuntimeError(f"span({col}): needs numbers or timestamps")
             val = g.max() - g.min()
+            if pd.api.types.is_timedelta64_dtype(val.dtype):
+                val = val.dt.total_seconds().astype("Float64")
         elif fn == "mean":
             if pd.api.types.is_bool_dtype(sub[col].dtype):
                 val = sub[col].astype("Float64").groupby(codes, sort=True).mean()
@@ -250,9 +254,9 @@ def _sequence(rule, df, frame, rows, codes, keep, order_cols, tcol):
         gaps, owner = [], []
         for k, (_a, _b, starts) in enumerate(matches):
             for s in starts[1:]:
-                gaps.append(ts[s] - ts[s - 1])
+                gaps.append((ts[s] - ts[s - 1]) / np.timedelta64(1, "s"))
                 owner.append(k)
-        gframe = pd.DataFrame({"gap": pd.Series(np.array(gaps), dtype="timedelta64[us]")})
+        gframe = pd.DataFrame({"gap": pd.Series(np.array(gaps, dtype=float), dtype="Float64")})
         ok_gap = gap_comp.mask(Frame(gframe))
         bad = np.zeros(len(matches), dtype=bool)
         np.logical_or.at(bad, np.array(owner), ~ok_gap)

@@ -391,9 +391,8 @@ def check_rule(rule: Rule, check_examples: bool = True) -> list[Problem]:
         if not rule.group_by:
             line, col = _at(rule, ("having",), key=True)
             out.append(Problem(f, line, col, "having: needs `group_by`"))
-        hcols = None if cols is None else (set(rule.group_by) | cols)
         try:
-            comp = Compiler(hcols, having=True)
+            comp = Compiler(set(rule.group_by), having=True, agg_columns=cols)
             comp.compile(rule.having)
             aggregates = comp.aggregates
         except ConditionError as exc:
