@@ -64,14 +64,26 @@ def parser() -> Lark:
     )
 
 
+_FRIENDLY = {"NAME": "a name", "NUMBER": "a number", "STRING": "a string",
+             "DURATION": "a duration", "COMPARE": "a comparison", "ADD_OP": "'+' or '-'",
+             "MUL_OP": "'*' or '/'"}  # fmt: skip
+
+
 def _expected(exc: UnexpectedInput) -> str:
-    exp = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
-    names = {
-        "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "DURATION": "a duration",
-        "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','",
-        "COMPARE": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
-    }  # fmt: skip
-    shown = [names.get(e, e.lower() if e.isupper() else e) for e in exp if e != "$END"][:6]
+    """``; expected …`` listing what the parser would have accepted, in plain words."""
+    names = set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
+    literal, friendly = [], []
+    for name in names - {"$END"}:
+        if name in _FRIENDLY:
+            friendly.append(_FRIENDLY[name])
+            continue
+        try:
+            pattern = parser().get_terminal(name).pattern
+        except KeyError:
+            friendly.append(name.lower())
+            continue
+        literal.append(f"'{pattern.value}'" if pattern.type == "str" else name.lower())
+    shown = sorted(literal) + sorted(friendly)
     return f"; expected {', '.join(shown)}" if shown else ""
 
 

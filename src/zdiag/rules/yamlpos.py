@@ -72,11 +72,11 @@ def _build(node, path: tuple, doc: Located, ctor):
     if isinstance(node, yaml.MappingNode):
         out = {}
         for knode, vnode in node.value:
-            key = ctor.construct_object(knode) if isinstance(knode, yaml.ScalarNode) else None
-            if not isinstance(key, str | int | float | bool) or key is None:
+            # keys are names: take their text as written (YAML 1.1 would read `on:` as True)
+            if not isinstance(knode, yaml.ScalarNode) or not knode.value:
                 doc.errors.append((_loc(knode.start_mark), "mapping keys must be plain text"))
                 continue
-            key = str(key)
+            key = str(knode.value)
             if key in out:
                 doc.errors.append((_loc(knode.start_mark), f"duplicate key {key!r}"))
                 continue
