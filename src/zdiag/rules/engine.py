@@ -281,7 +281,9 @@ def _fmt(s: pd.Series) -> pd.Series:
     elif pd.api.types.is_float_dtype(s.dtype):
         txt = s.astype("Float64").map(lambda v: f"{v:g}", na_action="ignore")
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-        txt = s.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        # reports that print a time of day only (SYSTCPDA SESSION) are dated 1900-01-01
+        dateless = (s.dt.year == 1900) & (s.dt.month == 1) & (s.dt.day == 1)
+        txt = s.dt.strftime("%Y-%m-%d %H:%M:%S.%f").where(~dateless, s.dt.strftime("%H:%M:%S.%f"))
     else:
         txt = s.astype("string")
     return txt.astype(object).where(s.notna().to_numpy(), "-").astype(str)
