@@ -72,7 +72,7 @@ def test_comparisons(frame, text, want):
         ("f in [true]", [True, False, False, True]),
         ("x in [0.5, 120]", [True, False, False, True]),
         ("n in []", [False, False, False, False]),
-        ('n in ["1"]', [False, False, False, False]),  # text never equals a number
+        ('n in ["1"]', [False, False, False, False]),  # untyped: text never equals a number
     ],
 )
 def test_membership(frame, text, want):
@@ -226,3 +226,32 @@ def test_having_aggregates_compile_to_group_columns():
     )
     assert comp.mask(Frame(g)).tolist() == [False, True]
     assert comp.aggregates == [("count", None), ("span", "ts")]
+
+
+@pytest.mark.parametrize(
+    "text, offset, message",
+    [
+        ("s > 5", 0, "cannot compare text with number"),
+        ("f == 1", 0, "cannot compare bool with number"),
+        ("ts > 5", 0, "cannot compare time with number"),
+        ('n contains "x"', 0, "`contains` needs text, not number"),
+        ('x matches "x"', 0, "`matches` needs text, not number"),
+        ('lower(n) == "a"', 6, "lower() needs text, not number"),
+        ("len(f) > 1", 4, "len() needs text, not bool"),
+        ("abs(s) > 1", 4, "abs() needs number, not text"),
+        ("s + 1 > 2", 0, "'+' needs number, not text"),
+        ("ts + 1s > t0", 0, "'+' needs number, not time"),
+        ("-s == 1", 1, "'-' needs number, not text"),
+        ('n in [1, "2"]', 9, "list item is text but the value is number"),
+    ],
+)
+def test_type_errors_when_dtypes_are_known(frame, text, offset, message):
+    with pytest.raises(ConditionError) as info:
+        compile_condition(text, set(frame.df.columns), dtypes=dict(frame.df.dtypes))
+    assert (info.value.message, info.value.offset) == (message, offset)
+
+
+def test_well_typed_conditions_pass_the_type_check(frame):
+    dtypes = dict(frame.df.dtypes)
+    for text in ["ts - t0 > 30s", 'lower(s) == "x" and len(s) > 1', "f and n > 1", "s", "x > n"]:
+        compile_condition(text, set(frame.df.columns), dtypes=dtypes)

@@ -210,7 +210,7 @@ conditions = st.recursive(
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=frames(), cond=conditions)
 def test_vectorised_mask_equals_row_by_row_oracle(df, cond):
-    compiled = compile_condition(cond, set(df.columns))
+    compiled = compile_condition(cond, set(df.columns), dtypes=dict(df.dtypes))
     got = compiled.mask(Frame(df))
     want = oracle_mask(cond, df)
     assert got.dtype == bool and len(got) == len(df)

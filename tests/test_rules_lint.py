@@ -152,6 +152,10 @@ CASES = {
         ),
         [(6, 21, "condition: unknown column or selection 'tttls'")],
     ),
+    "type_mismatch": (
+        GOOD.replace('state == "FIN_WAIT_1"', 'state == "FIN_WAIT_1" and send_q > "10"'),
+        [(5, 38, "condition: cannot compare number with text")],
+    ),
     "gap_without_sequence": (
         GOOD + "gap: '> 60s'\n",
         [(7, 1, "gap: only meaningful with `sequence`")],

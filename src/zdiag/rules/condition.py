@@ -315,9 +315,12 @@ class Compiler:
         selections: set[str] | frozenset = frozenset(),
         having: bool = False,
         agg_columns: set[str] | None = None,
+        dtypes: dict[str, object] | None = None,
     ):
         self.columns = columns
         self.agg_columns = agg_columns
+        # column -> "text" | "number" | "bool" | "time" (None: unknown, no type checks)
+        self.types = {c: value_type(d) for c, d in (dtypes or {}).items()}
         self.selections = set(selections)
         self.having = having
         self.names: set[str] = set()
@@ -373,6 +376,48 @@ class Compiler:
             return lambda f, v=value: v
         return method(node)
 
+    # -- static types (checked when the columns' dtypes are known)
+    def _type(self, node) -> str | None:
+        kind = node.data
+        if kind in ("number", "neg_number", "duration", "neg", "arith"):
+            return "number"
+        if kind == "string":
+            return "text"
+        if kind == "null":
+            return "null"
+        if kind not in _VALUE_NODES:  # true, false, comparisons, and/or/not
+            return "bool"
+        if kind == "name":
+            name = str(node.children[0])
+            if name in self.selections:
+                return "bool"
+            if self.having and name == "count":
+                return "number"
+            return self.types.get(name)
+        if kind == "call":
+            fname = str(node.children[0])
+            args = node.children[1].children if len(node.children) > 1 else []
+            if fname == "lower":
+                return "text"
+            if fname in ("len", "abs", "count", "nunique", "sum", "mean", "span"):
+                return "number"
+            if args and fname in ("min", "max", "first", "last"):
+                if self.having and len(args) == 1 and isinstance(args[0], Tree):
+                    return self.types.get(str(args[0].children[0]))
+                return self._type(args[0])
+        return None
+
+    def _expect(self, node, want: tuple[str, ...], what: str) -> None:
+        got = self._type(node)
+        if got is not None and got != "null" and got not in want:
+            raise ConditionError(f"{what} needs {' or '.join(want)}, not {got}", self._pos(node))
+
+    def _check_compare(self, left, right) -> None:
+        a, b = self._type(left), self._type(right)
+        if a is None or b is None or a == b:
+            return
+        raise ConditionError(f"cannot compare {a} with {b}", self._pos(left))
+
     # -- logic
     def _n_or_op(self, node):
         a, b = (self._node(c) for c in node.children)
@@ -399,6 +444,7 @@ class Compiler:
         self._no_null_literal(left, "a comparison")
         self._no_null_literal(right, "a comparison")
         a, b = self._node(left), self._node(right)
+        self._check_compare(left, right)
         op = str(op)
         return lambda f: _compare(op, a(f), b(f), f.n)
 
@@ -413,6 +459,11 @@ class Compiler:
         left, lst = node.children
         a = self._node(left)
         values = self._list(lst)
+        vt = self._type(left)
+        for c, v in zip(lst.children, values, strict=True):
+            lt = "text" if isinstance(v, str) else ("bool" if isinstance(v, bool) else "number")
+            if vt is not None and lt != vt:
+                raise ConditionError(f"list item is {lt} but the value is {vt}", self._pos(c))
         strs = [v for v in values if isinstance(v, str)]
         bools = [v for v in values if isinstance(v, bool)]
         nums = [v for v in values if not isinstance(v, str | bool)]
@@ -455,6 +506,7 @@ class Compiler:
 
     def _strop(self, node, how: str):
         left, tok = node.children
+        self._expect(left, ("text",), f"`{how}`")
         a = self._node(left)
         needle = _unquote(str(tok))
 
@@ -488,6 +540,7 @@ class Compiler:
 
     def _n_matches(self, node):
         left, tok = node.children
+        self._expect(left, ("text",), "`matches`")
         a = self._node(left)
         pattern = _unquote(str(tok))
         try:
@@ -519,12 +572,17 @@ class Compiler:
     # -- arithmetic
     def _n_arith(self, node):
         left, op, right = node.children
-        a, b = self._node(left), self._node(right)
         op = str(op)
+        a, b = self._node(left), self._node(right)
+        ta, tb = self._type(left), self._type(right)
+        if not (op == "-" and ta == "time" and tb == "time"):
+            self._expect(left, ("number",), f"'{op}'")
+            self._expect(right, ("number",), f"'{op}'")
         return lambda f: _arith(op, a(f), b(f), f.n, f.df.index)
 
     def _n_neg(self, node):
         a = self._node(node.children[0])
+        self._expect(node.children[0], ("number",), "'-'")
 
         def run(f):
             v = a(f)
@@ -581,6 +639,10 @@ class Compiler:
             if fname in AGGREGATES and not self.having:
                 raise ConditionError(f"aggregate {fname}() outside `having`{where}", pos)
             raise ConditionError(f"unknown function {fname}(); known: {known}", pos)
+        if fname in ("lower", "len") and args:
+            self._expect(args[0], ("text",), f"{fname}()")
+        if fname == "abs" and args:
+            self._expect(args[0], ("number",), "abs()")
         fns = [self._node(a) for a in args]
         if fname in ("lower", "len", "abs") and len(fns) != 1:
             raise ConditionError(f"{fname}() takes one argument", pos)
@@ -595,6 +657,25 @@ class Compiler:
         if fname == "abs":
             return lambda f: _abs(fns[0](f))
         return lambda f: _minmax(fname, [g(f) for g in fns], f.n, f.df.index)
+
+
+_VALUE_NODES = {"number", "neg_number", "duration", "string", "null", "name", "call", "arith",
+                "neg"}  # fmt: skip
+
+
+def value_type(dtype) -> str | None:
+    """The language's type of a pandas dtype (None: unknown)."""
+    if dtype is None:
+        return None
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "time"
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return "number"
+    if isinstance(dtype, pd.StringDtype) or str(dtype) in ("string", "str"):
+        return "text"
+    return None
 
 
 def _lower(v):
@@ -641,6 +722,7 @@ def compile_condition(
     selections=frozenset(),
     having: bool = False,
     agg_columns: set[str] | None = None,
+    dtypes: dict[str, object] | None = None,
 ) -> Compiled:
     """Parse and compile ``text``; raise ConditionError (with offset) on any problem."""
-    return Compiler(columns, selections, having, agg_columns).compile(text)
+    return Compiler(columns, selections, having, agg_columns, dtypes).compile(text)

@@ -117,13 +117,15 @@ def run_rule(rule: Rule, tableset) -> pd.DataFrame:
     if df is None or len(df) == 0:
         return T.empty("findings")
     cols = set(df.columns)
+    dtypes = dict(df.dtypes)
     frame = Frame(df)
     try:
         for name, text in rule.where.items():
-            comp = Compiler(cols, set(frame.selections)).compile(text)
+            comp = Compiler(cols, set(frame.selections), dtypes=dtypes).compile(text)
             frame.selections[name] = comp.mask(frame)
         if rule.condition is not None:
-            mask = Compiler(cols, set(frame.selections)).compile(rule.condition).mask(frame)
+            comp = Compiler(cols, set(frame.selections), dtypes=dtypes).compile(rule.condition)
+            mask = comp.mask(frame)
         else:
             mask = np.zeros(len(df), dtype=bool)
             for step in rule.sequence:
@@ -154,9 +156,9 @@ def run_rule(rule: Rule, tableset) -> pd.DataFrame:
         keep = np.ones(len(gframe), dtype=bool)
         if rule.having is not None:
             try:
-                hcomp = Compiler(set(rule.group_by), having=True, agg_columns=cols).compile(
-                    rule.having
-                )
+                hcomp = Compiler(
+                    set(rule.group_by), having=True, agg_columns=cols, dtypes=dtypes
+                ).compile(rule.having)
                 keep = hcomp.mask(Frame(gframe))
             except ConditionError as exc:
                 raise RuleRuntimeError("having: " + exc.message) from None
@@ -446,7 +448,9 @@ def _correlate(rule, ctx, out: pd.DataFrame, vals: pd.DataFrame) -> pd.DataFrame
         needed = [c for c in other.columns if c in set(on.values()) | {"case", "source", "line"}]
         if corr.get("where"):
             try:
-                comp = Compiler(set(other.columns)).compile(corr["where"])
+                comp = Compiler(set(other.columns), dtypes=dict(other.dtypes)).compile(
+                    corr["where"]
+                )
                 m = comp.mask(Frame(other))
             except ConditionError as exc:
                 raise RuleRuntimeError(f"correlate {corr['table']}: {exc.message}") from None
