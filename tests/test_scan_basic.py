@@ -110,3 +110,26 @@ def test_runtime_rule_error_is_recorded_not_fatal(root, tmp_path):
     r = CliRunner().invoke(main, ["scan", str(root / RESET), "--rules", str(tmp_path)])
     assert r.exit_code == 1  # the other rules still ran and found the reset
     assert "RULE ERROR" in r.output and "needs-extra-column" in r.output
+
+
+def test_rules_list_and_show():
+    r = CliRunner().invoke(main, ["rules", "list"])
+    assert r.exit_code == 0
+    ids = [line.split()[0] for line in r.output.splitlines()]
+    assert "tcp-syn-ack-retransmitted" in ids and ids == sorted(ids)
+    r = CliRunner().invoke(main, ["rules", "show", "tcp-syn-ack-retransmitted"])
+    assert r.exit_code == 0 and "id: tcp-syn-ack-retransmitted" in r.output
+    r = CliRunner().invoke(main, ["rules", "show", "no-such-rule"])
+    assert r.exit_code == 2 and "no rule 'no-such-rule'" in r.output
+
+
+def test_rules_test_reports_a_failing_example(tmp_path, root):
+    rule = SITE_OVERRIDE.replace("healthy_zero_window.txt", "reset_after_retrans.txt")
+    rule = rule.replace(
+        "fixtures/rules/", str(root / "fixtures/rules") + "/"
+    )  # absolute example paths work too
+    (tmp_path / "r.yaml").write_text(rule, encoding="utf-8")
+    r = CliRunner().invoke(main, ["rules", "test", str(tmp_path)])
+    assert r.exit_code == 1
+    assert "FAIL tcp-outbound-reset-after-retransmissions nomatch" in r.output
+    assert "1 passed, 1 failed" in r.output

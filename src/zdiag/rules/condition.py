@@ -26,7 +26,7 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,12 @@ def parse(text: str) -> Tree:
     """Parse a condition; raise ConditionError with the 0-based offset of the problem."""
     if not isinstance(text, str) or not text.strip():
         raise ConditionError("empty condition", 0)
+    return _parse(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Tree:
+    """Trees are only read, never changed, so the same text shares one tree."""
     try:
         return parser().parse(text)
     except UnexpectedCharacters as exc:
