@@ -279,3 +279,14 @@ def test_runs_on_many_rows_without_row_loops():
     f = run_rule(r, TableSet({"connections": conform("connections", df)}))
     assert 0 < len(f) <= 499
     assert sum(len(x) for x in f["lines"]) == int((df["state"] == "FIN_WAIT_1").sum())
+
+
+def test_unexpected_failure_in_one_rule_is_recorded():
+    df = connections()
+    df["odd"] = pd.Series([[1], [2], [3], [4], [5], [6], [7]], dtype=object)  # unhashable
+    bad = rule(id="odd-key", condition="true", group_by=["odd"])
+    good = rule(id="fin", condition='state == "FIN_WAIT_1"')
+    findings, errors = run_rules([bad, good], TableSet({"connections": df}))
+    assert [e.rule_id for e in errors] == ["odd-key"]
+    assert errors[0].message.startswith("internal error: TypeError")
+    assert set(findings["rule_id"]) == {"fin"}

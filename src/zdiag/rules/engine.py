@@ -502,6 +502,10 @@ def run_rules(rules, tableset) -> tuple[pd.DataFrame, list[RuleError]]:
         except RuleRuntimeError as exc:
             errors.append(RuleError(rule.id, rule.file, str(exc)))
             continue
+        except Exception as exc:  # a bug or odd data: record it, let the other rules run
+            msg = f"internal error: {type(exc).__name__}: {exc}"
+            errors.append(RuleError(rule.id, rule.file, msg))
+            continue
         if len(f):
             frames.append(f)
     if not frames:
