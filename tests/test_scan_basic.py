@@ -50,3 +50,86 @@ def test_rules_test_command_passes():
     r = CliRunner().invoke(main, ["rules", "test"])
     assert r.exit_code == 0, r.output
     assert "PASS tcp-outbound-reset-after-retransmissions match" in r.output
+
+
+SITE_OVERRIDE = """\
+id: tcp-outbound-reset-after-retransmissions
+title: Site variant of the reset rule
+level: critical
+source: packets
+condition: rst and direction == "out"
+message: "site: reset on {conn}"
+examples:
+  match: [fixtures/rules/tcp-outbound-reset-after-retransmissions/reset_after_retrans.txt]
+  nomatch: [fixtures/rules/tcp-outbound-reset-after-retransmissions/healthy_zero_window.txt]
+"""
+
+
+def test_site_rule_overrides_bundled_and_says_so(root, tmp_path):
+    (tmp_path / "site.yaml").write_text(SITE_OVERRIDE, encoding="utf-8")
+    res = zdiag.scan([root / RESET], rules=[tmp_path])
+    hit = res.findings[res.findings["rule_id"] == "tcp-outbound-reset-after-retransmissions"]
+    assert hit["message"].tolist() == ["site: reset on table1"]
+    assert hit["level"].tolist() == ["critical"]
+    assert [o["id"] for o in res.overrides] == ["tcp-outbound-reset-after-retransmissions"]
+    r = CliRunner().invoke(main, ["scan", str(root / RESET), "--rules", str(tmp_path)])
+    assert r.exit_code == 1
+    assert (
+        f"rule tcp-outbound-reset-after-retransmissions: site rule {tmp_path / 'site.yaml'} "
+        "overrides " in r.output
+    )
+    r = CliRunner().invoke(main, ["rules", "list", "--rules", str(tmp_path)])
+    assert "Site variant of the reset rule (site, overrides bundled)" in r.output
+
+
+def test_json_to_stdout_and_level_filter(root):
+    r = CliRunner().invoke(main, ["-q", "scan", str(root / RESET), "--json", "-"])
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    assert data["version"] == zdiag.__version__
+    assert data["files"][0]["kind"] == "systcpda.session"
+    assert data["findings"][0]["evidence"][0] == {
+        "table": "packets", "source": str(root / RESET), "line": 11
+    }  # fmt: skip
+    r = CliRunner().invoke(main, ["scan", str(root / RESET), "--level", "critical"])
+    assert "no findings" in r.output and r.exit_code == 1  # shown ≠ fail-on
+
+
+def test_runtime_rule_error_is_recorded_not_fatal(root, tmp_path):
+    (tmp_path / "odd.yaml").write_text(
+        "id: needs-extra-column\ntitle: t\nlevel: low\nsource: packets\n"
+        'condition: extra_col == 1\nmessage: "x"\n',
+        encoding="utf-8",
+    )
+    rules = zdiag.load_rules([tmp_path], with_bundled=True)
+    res = zdiag.scan([root / RESET], rules=rules)
+    assert [(e.rule_id, e.message) for e in res.rule_errors] == [
+        ("needs-extra-column", "unknown column or selection 'extra_col'")
+    ]
+    assert "tcp-outbound-reset-after-retransmissions" in set(res.findings["rule_id"])
+    r = CliRunner().invoke(main, ["scan", str(root / RESET), "--rules", str(tmp_path)])
+    assert r.exit_code == 1  # the other rules still ran and found the reset
+    assert "RULE ERROR" in r.output and "needs-extra-column" in r.output
+
+
+def test_rules_list_and_show():
+    r = CliRunner().invoke(main, ["rules", "list"])
+    assert r.exit_code == 0
+    ids = [line.split()[0] for line in r.output.splitlines()]
+    assert "tcp-syn-ack-retransmitted" in ids and ids == sorted(ids)
+    r = CliRunner().invoke(main, ["rules", "show", "tcp-syn-ack-retransmitted"])
+    assert r.exit_code == 0 and "id: tcp-syn-ack-retransmitted" in r.output
+    r = CliRunner().invoke(main, ["rules", "show", "no-such-rule"])
+    assert r.exit_code == 2 and "no rule 'no-such-rule'" in r.output
+
+
+def test_rules_test_reports_a_failing_example(tmp_path, root):
+    rule = SITE_OVERRIDE.replace("healthy_zero_window.txt", "reset_after_retrans.txt")
+    rule = rule.replace(
+        "fixtures/rules/", str(root / "fixtures/rules") + "/"
+    )  # absolute example paths work too
+    (tmp_path / "r.yaml").write_text(rule, encoding="utf-8")
+    r = CliRunner().invoke(main, ["rules", "test", str(tmp_path)])
+    assert r.exit_code == 1
+    assert "FAIL tcp-outbound-reset-after-retransmissions nomatch" in r.output
+    assert "1 passed, 1 failed" in r.output

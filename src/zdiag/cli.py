@@ -240,13 +240,22 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
             click.echo(
                 f"rule {ov['id']}: site rule {ov['site']} overrides {ov['bundled']}", err=True
             )
-    tables, results = _run_parse(paths, kind, obj)
-    result = scan_tables(tables, ruleset, fail_on)
+    results = []
+    for res in parse_sources(iter_sources(paths), kind=kind):
+        results.append(res)
+        for msg in problem_lines(res.file_row):
+            click.echo(msg, err=True)
+        if res.traceback and obj.verbose:
+            click.echo(res.traceback, err=True)
+    result = scan_tables(collect(results), ruleset, fail_on)
     for err in result.rule_errors:
         click.echo(f"RULE ERROR {err}", err=True)
-    to_stdout = json_out == "-"
-    if not to_stdout and not obj.quiet:
-        click.echo(findings_text(result.findings, level), nl=False)
+    if not obj.quiet:
+        # with --json - the findings go to stdout as JSON; the table then goes to stderr
+        to_err = json_out == "-"
+        click.echo(findings_text(result.findings, level), nl=False, err=to_err)
+        for res in results:
+            click.echo(accounting_line(res.file_row), err=to_err)
     write_reports(result, xlsx=xlsx, sarif=sarif, junit=junit, json=json_out,
                   tables_dir=tables_dir, fail_on=fail_on)  # fmt: skip
     ctx = click.get_current_context()

@@ -11,8 +11,9 @@ Semantics (SPEC §5):
   test for null explicitly; ``not``, ``and``, ``or`` are plain two-valued logic on top;
 - a bare value in a boolean place is true when it is not null and not false/0/"";
 - arithmetic propagates null; division by zero gives null;
-- durations (``250ms 120s 5m 2h 1d``) are timedeltas; against a number they mean seconds
-  (``delta_s > 2s``);
+- durations (``250ms 120s 5m 2h 1d``) are numbers of seconds, and so is every difference
+  of timestamps (``ts - first_ts``, ``span(ts)``, ``gap``): ``delta_s > 2s``,
+  ``span(snapshot_ts) >= 2m``;
 - ``matches "re"`` is compiled once and run by RE2 (pyarrow.compute), whose matching time
   is linear in the input: no catastrophic backtracking is possible. Patterns RE2 cannot
   run (back-references, look-around) and patterns longer than MAX_REGEX_LENGTH are
@@ -25,7 +26,7 @@ import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -63,14 +64,26 @@ def parser() -> Lark:
     )
 
 
+_FRIENDLY = {"NAME": "a name", "NUMBER": "a number", "STRING": "a string",
+             "DURATION": "a duration", "COMPARE": "a comparison", "ADD_OP": "'+' or '-'",
+             "MUL_OP": "'*' or '/'"}  # fmt: skip
+
+
 def _expected(exc: UnexpectedInput) -> str:
-    exp = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
-    names = {
-        "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "DURATION": "a duration",
-        "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','",
-        "COMPARE": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
-    }  # fmt: skip
-    shown = [names.get(e, e.lower() if e.isupper() else e) for e in exp if e != "$END"][:6]
+    """``; expected …`` listing what the parser would have accepted, in plain words."""
+    names = set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
+    literal, friendly = [], []
+    for name in names - {"$END"}:
+        if name in _FRIENDLY:
+            friendly.append(_FRIENDLY[name])
+            continue
+        try:
+            pattern = parser().get_terminal(name).pattern
+        except KeyError:
+            friendly.append(name.lower())
+            continue
+        literal.append(f"'{pattern.value}'" if pattern.type == "str" else name.lower())
+    shown = sorted(literal) + sorted(friendly)
     return f"; expected {', '.join(shown)}" if shown else ""
 
 
@@ -78,6 +91,12 @@ def parse(text: str) -> Tree:
     """Parse a condition; raise ConditionError with the 0-based offset of the problem."""
     if not isinstance(text, str) or not text.strip():
         raise ConditionError("empty condition", 0)
+    return _parse(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Tree:
+    """Trees are only read, never changed, so the same text shares one tree."""
     try:
         return parser().parse(text)
     except UnexpectedCharacters as exc:
@@ -163,15 +182,6 @@ def _is_numeric_value(v) -> bool:
     return pd.api.types.is_numeric_dtype(v.dtype) and not pd.api.types.is_bool_dtype(v.dtype)
 
 
-def _harmonise(a, b):
-    """Durations meet numbers as seconds."""
-    if isinstance(a, pd.Timedelta) and _is_numeric_value(b):
-        a = _seconds(a)
-    if isinstance(b, pd.Timedelta) and _is_numeric_value(a):
-        b = _seconds(b)
-    return a, b
-
-
 _CMP = {
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
@@ -189,8 +199,6 @@ def _as_series(v, n: int, index) -> pd.Series:
         return pd.Series(v, index=index, dtype="boolean")
     if isinstance(v, str):
         return pd.Series(pd.array([v] * n, dtype="string[pyarrow]"), index=index)
-    if isinstance(v, pd.Timedelta):
-        return pd.Series([v] * n, index=index, dtype="timedelta64[us]")
     if _isnull_scalar(v):
         return pd.Series([pd.NA] * n, index=index, dtype="Float64")
     if isinstance(v, bool):
@@ -201,7 +209,6 @@ def _as_series(v, n: int, index) -> pd.Series:
 
 
 def _compare(op: str, a, b, n: int) -> np.ndarray:
-    a, b = _harmonise(a, b)
     if isinstance(a, np.ndarray):
         a = pd.Series(a, dtype="boolean")
     if isinstance(b, np.ndarray):
@@ -216,7 +223,6 @@ def _compare(op: str, a, b, n: int) -> np.ndarray:
 
 
 def _arith(op: str, a, b, n: int, index):
-    a, b = _harmonise(a, b)
     if _is_scalar(a) and _is_scalar(b):
         if _isnull_scalar(a) or _isnull_scalar(b):
             return pd.NA
@@ -227,12 +233,9 @@ def _arith(op: str, a, b, n: int, index):
         a = pd.Series(a, index=index, dtype="boolean")
     if isinstance(b, np.ndarray):
         b = pd.Series(b, index=index, dtype="boolean")
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
+    if op in ("+", "-", "*"):
+        out = a + b if op == "+" else (a - b if op == "-" else a * b)
+        return _td_seconds(out)
     zero = _compare("==", b, 0, n) if _is_numeric_value(b) else np.zeros(n, dtype=bool)
     out = a / b
     if not isinstance(out, pd.Series):
@@ -240,6 +243,15 @@ def _arith(op: str, a, b, n: int, index):
     if zero.any():
         out = out.mask(pd.Series(zero, index=out.index))
     return out
+
+
+def _td_seconds(v):
+    """Differences of timestamps become seconds (the language has no timedelta type)."""
+    if isinstance(v, pd.Timedelta):
+        return _seconds(v)
+    if isinstance(v, pd.Series) and pd.api.types.is_timedelta64_dtype(v.dtype):
+        return v.dt.total_seconds().astype("Float64")
+    return v
 
 
 def _strings(v, what: str) -> pd.Series:
@@ -300,21 +312,25 @@ class Compiled:
 class Compiler:
     """Tree → closure. ``columns``: known columns (None: accept any at compile time);
     ``selections``: names of selections (they shadow columns); ``having``: aggregate mode,
-    where ``count`` and ``sum(c) min(c) …`` refer to columns of the per-group table."""
+    where bare names are group keys (``columns``), ``count`` and ``sum(c) min(c) …`` refer
+    to columns of the per-group table and ``c`` must be one of ``agg_columns``."""
 
     def __init__(
         self,
         columns: set[str] | None = None,
         selections: set[str] | frozenset = frozenset(),
         having: bool = False,
+        agg_columns: set[str] | None = None,
         dtypes: dict[str, object] | None = None,
     ):
         self.columns = columns
+        self.agg_columns = agg_columns
+        # column -> "text" | "number" | "bool" | "time" (None: unknown, no type checks)
+        self.types = {c: value_type(d) for c, d in (dtypes or {}).items()}
         self.selections = set(selections)
         self.having = having
         self.names: set[str] = set()
         self.aggregates: list[tuple[str, str | None]] = []
-        self.dtypes = dtypes or {}
 
     def compile(self, text: str) -> Compiled:
         tree = parse(text)
@@ -349,7 +365,7 @@ class Compiler:
         if kind == "duration":
             t = str(node.children[0])
             m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", t)
-            return pd.Timedelta(float(m.group(1)), unit=DURATION_UNITS[m.group(2)])
+            return _seconds(pd.Timedelta(float(m.group(1)), unit=DURATION_UNITS[m.group(2)]))
         if kind == "true":
             return True
         if kind == "false":
@@ -365,6 +381,48 @@ class Compiler:
             value = self._literal(node)
             return lambda f, v=value: v
         return method(node)
+
+    # -- static types (checked when the columns' dtypes are known)
+    def _type(self, node) -> str | None:
+        kind = node.data
+        if kind in ("number", "neg_number", "duration", "neg", "arith"):
+            return "number"
+        if kind == "string":
+            return "text"
+        if kind == "null":
+            return "null"
+        if kind not in _VALUE_NODES:  # true, false, comparisons, and/or/not
+            return "bool"
+        if kind == "name":
+            name = str(node.children[0])
+            if name in self.selections:
+                return "bool"
+            if self.having and name == "count":
+                return "number"
+            return self.types.get(name)
+        if kind == "call":
+            fname = str(node.children[0])
+            args = node.children[1].children if len(node.children) > 1 else []
+            if fname == "lower":
+                return "text"
+            if fname in ("len", "abs", "count", "nunique", "sum", "mean", "span"):
+                return "number"
+            if args and fname in ("min", "max", "first", "last"):
+                if self.having and len(args) == 1 and isinstance(args[0], Tree):
+                    return self.types.get(str(args[0].children[0]))
+                return self._type(args[0])
+        return None
+
+    def _expect(self, node, want: tuple[str, ...], what: str) -> None:
+        got = self._type(node)
+        if got is not None and got != "null" and got not in want:
+            raise ConditionError(f"{what} needs {' or '.join(want)}, not {got}", self._pos(node))
+
+    def _check_compare(self, left, right) -> None:
+        a, b = self._type(left), self._type(right)
+        if a is None or b is None or a == b:
+            return
+        raise ConditionError(f"cannot compare {a} with {b}", self._pos(left))
 
     # -- logic
     def _n_or_op(self, node):
@@ -392,6 +450,7 @@ class Compiler:
         self._no_null_literal(left, "a comparison")
         self._no_null_literal(right, "a comparison")
         a, b = self._node(left), self._node(right)
+        self._check_compare(left, right)
         op = str(op)
         return lambda f: _compare(op, a(f), b(f), f.n)
 
@@ -406,28 +465,43 @@ class Compiler:
         left, lst = node.children
         a = self._node(left)
         values = self._list(lst)
+        vt = self._type(left)
+        for c, v in zip(lst.children, values, strict=True):
+            lt = "text" if isinstance(v, str) else ("bool" if isinstance(v, bool) else "number")
+            if vt is not None and lt != vt:
+                raise ConditionError(f"list item is {lt} but the value is {vt}", self._pos(c))
         strs = [v for v in values if isinstance(v, str)]
-        others = [v for v in values if not isinstance(v, str)]
+        bools = [v for v in values if isinstance(v, bool)]
+        nums = [v for v in values if not isinstance(v, str | bool)]
+
+        def same_kind(v) -> list:
+            if isinstance(v, str):
+                return strs
+            if isinstance(v, bool | np.bool_):
+                return bools
+            return nums
 
         def run(f):
             v = a(f)
             n = f.n
+            if isinstance(v, np.ndarray):
+                v = pd.Series(v, dtype="boolean")
             if _is_scalar(v):
                 if _isnull_scalar(v):
                     return np.zeros(n, dtype=bool)
-                return np.full(n, (v in values) != negate, dtype=bool)
-            nulls = v.isna().to_numpy()
-            if pd.api.types.is_string_dtype(v.dtype):
-                hit = v.isin(strs).to_numpy(dtype=bool, na_value=False) if strs else None
+                return np.full(n, (v in same_kind(v)) != negate, dtype=bool)
+            if pd.api.types.is_bool_dtype(v.dtype):
+                candidates = bools
+            elif pd.api.types.is_numeric_dtype(v.dtype):
+                candidates = nums
+            elif pd.api.types.is_string_dtype(v.dtype) or pd.api.types.is_object_dtype(v.dtype):
+                candidates = strs
             else:
-                nums = [_seconds(x) if isinstance(x, pd.Timedelta) else x for x in others]
-                nums = (
-                    [x for x in nums if not isinstance(x, bool)]
-                    if not pd.api.types.is_bool_dtype(v.dtype)
-                    else [x for x in nums if isinstance(x, bool)]
-                )
-                hit = v.isin(nums).to_numpy(dtype=bool, na_value=False) if nums else None
-            if hit is None:
+                candidates = [x for x in values if not isinstance(x, str | bool)]
+            nulls = v.isna().to_numpy()
+            if candidates:
+                hit = v.isin(candidates).to_numpy(dtype=bool, na_value=False)
+            else:
                 hit = np.zeros(n, dtype=bool)
             return (~hit if negate else hit) & ~nulls
 
@@ -438,6 +512,7 @@ class Compiler:
 
     def _strop(self, node, how: str):
         left, tok = node.children
+        self._expect(left, ("text",), f"`{how}`")
         a = self._node(left)
         needle = _unquote(str(tok))
 
@@ -471,6 +546,7 @@ class Compiler:
 
     def _n_matches(self, node):
         left, tok = node.children
+        self._expect(left, ("text",), "`matches`")
         a = self._node(left)
         pattern = _unquote(str(tok))
         try:
@@ -502,12 +578,17 @@ class Compiler:
     # -- arithmetic
     def _n_arith(self, node):
         left, op, right = node.children
-        a, b = self._node(left), self._node(right)
         op = str(op)
+        a, b = self._node(left), self._node(right)
+        ta, tb = self._type(left), self._type(right)
+        if not (op == "-" and ta == "time" and tb == "time"):
+            self._expect(left, ("number",), f"'{op}'")
+            self._expect(right, ("number",), f"'{op}'")
         return lambda f: _arith(op, a(f), b(f), f.n, f.df.index)
 
     def _n_neg(self, node):
         a = self._node(node.children[0])
+        self._expect(node.children[0], ("number",), "'-'")
 
         def run(f):
             v = a(f)
@@ -528,7 +609,7 @@ class Compiler:
             self.aggregates.append(("count", None))
             return lambda f: f.df["count"]
         if self.columns is not None and name not in self.columns:
-            what = "column, group key or aggregate" if self.having else "column or selection"
+            what = "group key" if self.having else "column or selection"
             raise ConditionError(f"unknown {what} {name!r}", tok.start_pos or 0)
         self.names.add(name)
 
@@ -553,7 +634,7 @@ class Compiler:
                 raise ConditionError(f"{fname}() takes one column name", pos)
             col_tok = args[0].children[0]
             col = str(col_tok)
-            if self.columns is not None and col not in self.columns:
+            if self.agg_columns is not None and col not in self.agg_columns:
                 raise ConditionError(f"unknown column {col!r}", col_tok.start_pos or 0)
             self.aggregates.append((fname, col))
             key = f"{fname}({col})"
@@ -564,6 +645,10 @@ class Compiler:
             if fname in AGGREGATES and not self.having:
                 raise ConditionError(f"aggregate {fname}() outside `having`{where}", pos)
             raise ConditionError(f"unknown function {fname}(); known: {known}", pos)
+        if fname in ("lower", "len") and args:
+            self._expect(args[0], ("text",), f"{fname}()")
+        if fname == "abs" and args:
+            self._expect(args[0], ("number",), "abs()")
         fns = [self._node(a) for a in args]
         if fname in ("lower", "len", "abs") and len(fns) != 1:
             raise ConditionError(f"{fname}() takes one argument", pos)
@@ -578,6 +663,25 @@ class Compiler:
         if fname == "abs":
             return lambda f: _abs(fns[0](f))
         return lambda f: _minmax(fname, [g(f) for g in fns], f.n, f.df.index)
+
+
+_VALUE_NODES = {"number", "neg_number", "duration", "string", "null", "name", "call", "arith",
+                "neg"}  # fmt: skip
+
+
+def value_type(dtype) -> str | None:
+    """The language's type of a pandas dtype (None: unknown)."""
+    if dtype is None:
+        return None
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "time"
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return "number"
+    if isinstance(dtype, pd.StringDtype) or str(dtype) in ("string", "str"):
+        return "text"
+    return None
 
 
 def _lower(v):
@@ -602,15 +706,14 @@ def _minmax(fname: str, values: list, n: int, index):
     if all(_is_scalar(v) for v in values):
         if any(_isnull_scalar(v) for v in values):
             return pd.NA
-        values = [_seconds(v) if isinstance(v, pd.Timedelta) else v for v in values]
         return min(values) if fname == "min" else max(values)
     acc = None
     nulls = np.zeros(n, dtype=bool)
-    for v in values:
-        if acc is not None:
-            acc, v = _harmonise(acc, v)
+    series = [_as_series(v, n, index) for v in values]
+    if len({str(s.dtype) for s in series}) > 1 and all(_is_numeric_value(s) for s in series):
+        series = [s.astype("Float64") for s in series]
+    for v, s in zip(values, series, strict=True):
         nulls |= _null_mask(v, n)
-        s = _as_series(v, n, index)
         if acc is None:
             acc = s
             continue
@@ -624,6 +727,8 @@ def compile_condition(
     columns: set[str] | None = None,
     selections=frozenset(),
     having: bool = False,
+    agg_columns: set[str] | None = None,
+    dtypes: dict[str, object] | None = None,
 ) -> Compiled:
     """Parse and compile ``text``; raise ConditionError (with offset) on any problem."""
-    return Compiler(columns, selections, having).compile(text)
+    return Compiler(columns, selections, having, agg_columns, dtypes).compile(text)

@@ -60,23 +60,72 @@ def _check_columns(df: pd.DataFrame, names, what: str) -> None:
         raise RuleRuntimeError(f"{what}: table has no column {', '.join(map(repr, missing))}")
 
 
+# --------------------------------------------------------------------------- context
+
+
+class Context:
+    """The tables of one scan plus what rules share: each table with a plain RangeIndex,
+    and integer codes of the columns rules group on (factorised once, not once per rule)."""
+
+    def __init__(self, tableset):
+        self.tableset = tableset
+        self._tables: dict[str, pd.DataFrame | None] = {}
+        self._codes: dict[tuple[str, str], tuple[np.ndarray, int]] = {}
+        self._combined: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        if name not in self._tables:
+            df = self.tableset.get(name) if hasattr(self.tableset, "get") else None
+            if df is not None and not (
+                isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+            ):
+                df = df.reset_index(drop=True)
+            self._tables[name] = df
+        return self._tables[name]
+
+    def codes(self, table: str, col: str) -> tuple[np.ndarray, int]:
+        """Codes of a column (null gets its own code) and how many distinct codes."""
+        key = (table, col)
+        if key not in self._codes:
+            codes, uniques = pd.factorize(self.table(table)[col], use_na_sentinel=False)
+            self._codes[key] = (codes.astype(np.int64), len(uniques))
+        return self._codes[key]
+
+    def key_codes(self, table: str, cols) -> np.ndarray:
+        """One int64 code per row for the combination of ``cols``."""
+        key = (table, tuple(cols))
+        if key not in self._combined:
+            acc, _n = self.codes(table, cols[0])
+            for col in cols[1:]:
+                c, n = self.codes(table, col)
+                acc = pd.factorize(acc * (n + 1) + c)[0].astype(np.int64)
+            self._combined[key] = acc
+        return self._combined[key]
+
+
+def _context(tableset) -> Context:
+    return tableset if isinstance(tableset, Context) else Context(tableset)
+
+
 # --------------------------------------------------------------------------- run one rule
 
 
 def run_rule(rule: Rule, tableset) -> pd.DataFrame:
     """Findings of one rule over a TableSet (raises RuleRuntimeError when it cannot run)."""
-    df = tableset.get(rule.source) if hasattr(tableset, "get") else None
+    ctx = _context(tableset)
+    df = ctx.table(rule.source)
     if df is None or len(df) == 0:
         return T.empty("findings")
-    df = df.reset_index(drop=True)
     cols = set(df.columns)
+    dtypes = dict(df.dtypes)
     frame = Frame(df)
     try:
         for name, text in rule.where.items():
-            comp = Compiler(cols, set(frame.selections)).compile(text)
+            comp = Compiler(cols, set(frame.selections), dtypes=dtypes).compile(text)
             frame.selections[name] = comp.mask(frame)
         if rule.condition is not None:
-            mask = Compiler(cols, set(frame.selections)).compile(rule.condition).mask(frame)
+            comp = Compiler(cols, set(frame.selections), dtypes=dtypes).compile(rule.condition)
+            mask = comp.mask(frame)
         else:
             mask = np.zeros(len(df), dtype=bool)
             for step in rule.sequence:
@@ -87,48 +136,49 @@ def run_rule(rule: Rule, tableset) -> pd.DataFrame:
         raise RuleRuntimeError(str(exc).strip("'\"")) from None
     _check_columns(df, rule.group_by, "group_by")
     tcol = time_column(df)
-    pos = np.flatnonzero(mask)
-    if not len(pos):
+    rows = np.flatnonzero(mask)
+    if not len(rows):
         return T.empty("findings")
-    # chronological order (stable on line) for first/last and sequences
-    order_cols = [c for c in ("case", "source") if c in df.columns]
-    sub = df.iloc[pos]
+    # chronological order (then line) for first/last, sequences and evidence
     if tcol is not None:
-        sort_keys = [tcol, "line"] if "line" in df.columns else [tcol]
-        sub = sub.sort_values(sort_keys, kind="stable")
-    aggs = _aggregates_needed(rule)
+        ts = df[tcol].to_numpy()[rows]
+        line = (
+            df["line"].to_numpy(dtype="int64", na_value=0)[rows]
+            if "line" in cols
+            else np.zeros(len(rows), dtype=np.int64)
+        )
+        rows = rows[np.lexsort((line, ts))]
+    gframe = codes = keep = None
     if rule.group_by:
-        groups = _group(sub, rule.group_by, aggs)  # (G frame, codes per row of sub)
-        gframe, codes = groups
+        codes, uniq = pd.factorize(ctx.key_codes(rule.source, rule.group_by)[rows])
+        codes = codes.astype(np.int64)
+        gframe = _group(ctx, rule, df, rows, codes, len(uniq), _aggregates_needed(rule))
+        keep = np.ones(len(gframe), dtype=bool)
         if rule.having is not None:
             try:
-                hcomp = Compiler(set(gframe.columns), having=True).compile(rule.having)
+                hcomp = Compiler(
+                    set(rule.group_by), having=True, agg_columns=cols, dtypes=dtypes
+                ).compile(rule.having)
                 keep = hcomp.mask(Frame(gframe))
             except ConditionError as exc:
                 raise RuleRuntimeError("having: " + exc.message) from None
             except (KeyError, TypeError) as exc:
                 raise RuleRuntimeError("having: " + str(exc).strip("'\"")) from None
-        else:
-            keep = np.ones(len(gframe), dtype=bool)
-    else:
-        gframe, codes, keep = None, None, None
-    rows = sub.index.to_numpy()  # positions in df (df has a RangeIndex)
     if rule.sequence:
-        fid, frows, fgroup = _sequence(rule, df, frame, rows, codes, keep, order_cols, tcol)
+        fid, frows, fgroup = _sequence(rule, ctx, df, frame, rows, codes, keep, tcol)
     elif rule.group_by:
         sel = keep[codes]
         frows, fgroup = rows[sel], codes[sel]
-        # finding ids numbered by group, in order of first appearance
-        uniq, fid = np.unique(fgroup, return_inverse=True)
-        order = np.argsort(fid, kind="stable")
-        frows, fid, fgroup = frows[order], fid[order], fgroup[order]
+        order = np.argsort(fgroup, kind="stable")  # groups in order of first appearance
+        frows, fgroup = frows[order], fgroup[order]
+        fid = fgroup
     else:
         frows = rows
         fid = np.arange(len(rows))
         fgroup = None
     if not len(frows):
         return T.empty("findings")
-    return _findings(rule, tableset, df, tcol, frows, fid, fgroup, gframe)
+    return _findings(rule, ctx, df, tcol, frows, fid, fgroup, gframe)
 
 
 def _aggregates_needed(rule: Rule) -> list[tuple[str, str | None]]:
@@ -152,37 +202,43 @@ def _aggregates_needed(rule: Rule) -> list[tuple[str, str | None]]:
     return uniq
 
 
-def _group(sub: pd.DataFrame, keys: list[str], aggs) -> tuple[pd.DataFrame, np.ndarray]:
-    """Per-group table (keys + ``count`` + ``fn(col)`` columns) and each row's group code."""
-    gb = sub.groupby(keys, sort=False, dropna=False, observed=True)
-    codes = gb.ngroup().to_numpy()
-    first_rows = pd.Series(np.arange(len(sub))).groupby(codes, sort=True).first().to_numpy()
-    out = {k: sub[k].iloc[first_rows].reset_index(drop=True) for k in keys}
+def _group(ctx, rule, df, rows, codes, ngroups, aggs) -> pd.DataFrame:
+    """Per-group table: the keys, ``count`` and one ``fn(col)`` column per aggregate.
+    ``codes`` numbers the groups 0..ngroups-1 in order of first appearance."""
+    first = np.full(ngroups, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    out = {k: df[k].take(rows[first]).reset_index(drop=True) for k in rule.group_by}
     for fn, col in aggs:
         if fn == "count":
-            out["count"] = pd.Series(np.bincount(codes, minlength=len(first_rows)), dtype="Int64")
+            out["count"] = pd.Series(np.bincount(codes, minlength=ngroups), dtype="Int64")
             continue
-        if col not in sub.columns:
+        if col not in df.columns:
             raise RuleRuntimeError(f"{fn}({col}): table has no column {col!r}")
-        g = sub[col].groupby(codes, sort=True)
+        values = df[col].take(rows).reset_index(drop=True)
+        if fn == "nunique":
+            ccodes, _n = ctx.codes(rule.source, col)
+            c = ccodes[rows]
+            notnull = values.notna().to_numpy()
+            pairs = np.unique(codes[notnull] * (_n + 1) + c[notnull])
+            val = pd.Series(np.bincount(pairs // (_n + 1), minlength=ngroups), dtype="Int64")
+            out[f"nunique({col})"] = val
+            continue
+        if pd.api.types.is_bool_dtype(values.dtype) and fn in ("sum", "mean", "span"):
+            values = values.astype("Int64")
+        g = values.groupby(codes, sort=True)
         if fn == "span":
-            if pd.api.types.is_string_dtype(sub[col].dtype):
+            if pd.api.types.is_string_dtype(values.dtype):
                 raise RuleRuntimeError(f"span({col}): needs numbers or timestamps")
             val = g.max() - g.min()
-        elif fn == "mean":
-            if pd.api.types.is_bool_dtype(sub[col].dtype):
-                val = sub[col].astype("Float64").groupby(codes, sort=True).mean()
-            else:
-                val = g.mean()
-        elif fn == "sum" and pd.api.types.is_bool_dtype(sub[col].dtype):
-            val = sub[col].astype("Int64").groupby(codes, sort=True).sum()
+            if pd.api.types.is_timedelta64_dtype(val.dtype):
+                val = val.dt.total_seconds().astype("Float64")
         else:
             val = getattr(g, fn)()
-        out[f"{fn}({col})"] = val.reset_index(drop=True)
-    return pd.DataFrame(out), codes
+        out[f"{fn}({col})"] = val.reindex(range(ngroups)).reset_index(drop=True)
+    return pd.DataFrame(out)
 
 
-def _sequence(rule, df, frame, rows, codes, keep, order_cols, tcol):
+def _sequence(rule, ctx, df, frame, rows, codes, keep, tcol):
     """Find ordered step matches per group; return (finding id, row, group) arrays."""
     steps = rule.sequence
     if len(steps) > MAX_STEPS:
@@ -198,10 +254,9 @@ def _sequence(rule, df, frame, rows, codes, keep, order_cols, tcol):
     if keep is not None:
         ok &= keep[part]
     # implicit grouping by file: a sequence never spans two sources
+    order_cols = [c for c in ("case", "source") if c in df.columns]
     if order_cols:
-        picked = df[order_cols].iloc[rows]
-        src = picked.groupby(order_cols, sort=False, dropna=False).ngroup().to_numpy()
-        src = src.astype(np.int64)
+        src = ctx.key_codes(rule.source, order_cols)[rows]
     else:
         src = np.zeros(len(rows), dtype=np.int64)
     rows, bits, part, src = rows[ok], bits[ok], part[ok], src[ok]
@@ -250,9 +305,9 @@ def _sequence(rule, df, frame, rows, codes, keep, order_cols, tcol):
         gaps, owner = [], []
         for k, (_a, _b, starts) in enumerate(matches):
             for s in starts[1:]:
-                gaps.append(ts[s] - ts[s - 1])
+                gaps.append((ts[s] - ts[s - 1]) / np.timedelta64(1, "s"))
                 owner.append(k)
-        gframe = pd.DataFrame({"gap": pd.Series(np.array(gaps), dtype="timedelta64[us]")})
+        gframe = pd.DataFrame({"gap": pd.Series(np.array(gaps, dtype=float), dtype="Float64")})
         ok_gap = gap_comp.mask(Frame(gframe))
         bad = np.zeros(len(matches), dtype=bool)
         np.logical_or.at(bad, np.array(owner), ~ok_gap)
@@ -277,7 +332,9 @@ def _fmt(s: pd.Series) -> pd.Series:
     elif pd.api.types.is_float_dtype(s.dtype):
         txt = s.astype("Float64").map(lambda v: f"{v:g}", na_action="ignore")
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-        txt = s.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        # reports that print a time of day only (SYSTCPDA SESSION) are dated 1900-01-01
+        dateless = (s.dt.year == 1900) & (s.dt.month == 1) & (s.dt.day == 1)
+        txt = s.dt.strftime("%Y-%m-%d %H:%M:%S.%f").where(~dateless, s.dt.strftime("%H:%M:%S.%f"))
     else:
         txt = s.astype("string")
     return txt.astype(object).where(s.notna().to_numpy(), "-").astype(str)
@@ -304,17 +361,20 @@ def _first_per(fid: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, fid[1:] != fid[:-1]])
 
 
-def _findings(rule, tableset, df, tcol, frows, fid, fgroup, gframe) -> pd.DataFrame:
+def _findings(rule, ctx, df, tcol, frows, fid, fgroup, gframe) -> pd.DataFrame:
     starts = _first_per(fid)
     nf = len(starts)
-    bounds = np.r_[starts, len(fid)]
     first_row = frows[starts]
-    vals = df.iloc[first_row].reset_index(drop=True)
+    wanted = {"case", "source", "line"} | {name for _o, name in placeholders(rule.message)}
+    for corr in rule.correlate:
+        wanted |= set(corr["on"])
+    if gframe is not None:
+        wanted -= set(gframe.columns)
+    take = [c for c in df.columns if c in wanted]
+    vals = df[take].take(first_row).reset_index(drop=True)
     if gframe is not None and fgroup is not None:
-        g = gframe.iloc[fgroup[starts]].reset_index(drop=True)
-        vals = pd.concat(
-            [vals.drop(columns=[c for c in g.columns if c in vals.columns]), g], axis=1
-        )
+        g = gframe.take(fgroup[starts]).reset_index(drop=True)
+        vals = pd.concat([vals, g], axis=1)
         key = pd.Series([""] * nf, dtype=object)
         for i, k in enumerate(rule.group_by):
             key = key + ((" " if i else "") + f"{k}=") + _fmt(g[k]).to_numpy()
@@ -323,18 +383,26 @@ def _findings(rule, tableset, df, tcol, frows, fid, fgroup, gframe) -> pd.DataFr
         key = pd.Series([""] * nf, dtype=object)
     vals["rule_id"], vals["level"], vals["title"] = rule.id, rule.level, rule.title
     message = _template(rule.message, vals)
-    lines_all = df["line"].to_numpy(dtype="int64", na_value=0)[frows] if "line" in df else None
-    src_all = df["source"].astype(str).to_numpy()[frows] if "source" in df else None
-    lines, evidence = [], []
-    for i in range(nf):
-        a, b = bounds[i], bounds[i + 1]
-        ln = lines_all[a:b].tolist() if lines_all is not None else []
-        lines.append(ln)
-        srcs = src_all[a:b] if src_all is not None else [""] * (b - a)
-        evidence.append(
-            [{"table": rule.source, "source": s, "line": x}
-             for s, x in zip(srcs[:MAX_EVIDENCE], ln[:MAX_EVIDENCE], strict=False)]
-        )  # fmt: skip
+    # evidence: every row's line; (source, line) pairs for the first MAX_EVIDENCE rows
+    nrows = len(frows)
+    line_all = (
+        df["line"].take(frows).to_numpy(dtype="int64", na_value=0)
+        if "line" in df.columns
+        else np.zeros(nrows, dtype=np.int64)
+    )
+    if "source" in df.columns:
+        src_codes, src_names = pd.factorize(df["source"].take(frows), use_na_sentinel=False)
+        src_names = [str(s) for s in src_names]
+    else:
+        src_codes, src_names = np.zeros(nrows, dtype=np.int64), [""]
+    bounds = np.r_[starts, nrows]
+    lines = [line_all[a:b].tolist() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    evidence = [
+        [{"table": rule.source, "source": src_names[s], "line": x}
+         for s, x in zip(src_codes[a : min(b, a + MAX_EVIDENCE)].tolist(), ln[:MAX_EVIDENCE],
+                         strict=True)]
+        for a, b, ln in zip(bounds[:-1], bounds[1:], lines, strict=True)
+    ]  # fmt: skip
     if tcol is not None:
         tvals = df[tcol].to_numpy()[frows]
         tser = pd.Series(tvals)
@@ -361,29 +429,36 @@ def _findings(rule, tableset, df, tcol, frows, fid, fgroup, gframe) -> pd.DataFr
         }
     )
     if rule.correlate:
-        out = _correlate(rule, tableset, out, vals)
+        out = _correlate(rule, ctx, out, vals)
     return T.conform("findings", out)
 
 
-def _correlate(rule, tableset, out: pd.DataFrame, vals: pd.DataFrame) -> pd.DataFrame:
+def _correlate(rule, ctx, out: pd.DataFrame, vals: pd.DataFrame) -> pd.DataFrame:
     keep = np.ones(len(out), dtype=bool)
     extra: list[list] = [[] for _ in range(len(out))]
     for corr in rule.correlate:
-        other = tableset.get(corr["table"]) if hasattr(tableset, "get") else None
+        other = ctx.table(corr["table"])
         on = corr["on"]
         if other is None or not len(other):
             if corr.get("require"):
                 keep[:] = False
             continue
-        other = other.reset_index(drop=True)
         _check_columns(other, on.values(), f"correlate {corr['table']}")
         _check_columns(vals, on.keys(), "correlate")
+        needed = [c for c in other.columns if c in set(on.values()) | {"case", "source", "line"}]
         if corr.get("where"):
             try:
-                m = Compiler(set(other.columns)).compile(corr["where"]).mask(Frame(other))
+                comp = Compiler(set(other.columns), dtypes=dict(other.dtypes)).compile(
+                    corr["where"]
+                )
+                m = comp.mask(Frame(other))
             except ConditionError as exc:
                 raise RuleRuntimeError(f"correlate {corr['table']}: {exc.message}") from None
-            other = other[m]
+            except (KeyError, TypeError) as exc:
+                raise RuleRuntimeError(f"correlate {corr['table']}: {exc}") from None
+            other = other[needed].take(np.flatnonzero(m))
+        else:
+            other = other[needed]
         left = pd.DataFrame({f"k{i}": vals[c].to_numpy() for i, c in enumerate(on)})
         left["_fid"] = np.arange(len(vals))
         right = pd.DataFrame({f"k{i}": other[c].to_numpy() for i, c in enumerate(on.values())})
@@ -420,11 +495,16 @@ def _correlate(rule, tableset, out: pd.DataFrame, vals: pd.DataFrame) -> pd.Data
 def run_rules(rules, tableset) -> tuple[pd.DataFrame, list[RuleError]]:
     """Findings of every rule, sorted by level (highest first); per-rule errors recorded."""
     frames, errors = [], []
+    ctx = _context(tableset)
     for rule in rules:
         try:
-            f = run_rule(rule, tableset)
+            f = run_rule(rule, ctx)
         except RuleRuntimeError as exc:
             errors.append(RuleError(rule.id, rule.file, str(exc)))
+            continue
+        except Exception as exc:  # a bug or odd data: record it, let the other rules run
+            msg = f"internal error: {type(exc).__name__}: {exc}"
+            errors.append(RuleError(rule.id, rule.file, msg))
             continue
         if len(f):
             frames.append(f)
@@ -433,5 +513,4 @@ def run_rules(rules, tableset) -> tuple[pd.DataFrame, list[RuleError]]:
     findings = pd.concat(frames, ignore_index=True)
     rank = findings["level"].map(LEVEL_RANK).astype(int)
     order = np.lexsort((findings["line"].fillna(0).to_numpy(dtype="int64"), -rank.to_numpy()))
-    findings = findings.iloc[order].reset_index(drop=True)
-    return T.conform("findings", findings), errors
+    return findings.iloc[order].reset_index(drop=True), errors

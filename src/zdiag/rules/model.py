@@ -12,7 +12,7 @@ import jsonschema
 
 from zdiag import tables
 from zdiag.rules import yamlpos
-from zdiag.rules.condition import AGGREGATES, Compiler, ConditionError, parse
+from zdiag.rules.condition import AGGREGATES, Compiler, ConditionError
 
 LEVELS = ("info", "low", "medium", "high", "critical")
 LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
@@ -311,15 +311,20 @@ def load_rules(dirs=None, with_bundled: bool = True, strict: bool = True) -> Rul
 # --------------------------------------------------------------------------- lint
 
 
-def table_columns(table: str) -> set[str] | None:
-    """Columns lint accepts for ``table`` (None when the table is unknown)."""
+def table_dtypes(table: str) -> dict[str, object] | None:
+    """Columns and dtypes lint accepts for ``table`` (None when the table is unknown)."""
     schema = tables.SCHEMAS.get(table)
     if schema is None:
         return None
-    cols = set(schema)
+    out = dict(schema)
     if table == "packets":
-        cols |= set(tables.PACKET_ANALYSIS_COLUMNS)
-    return cols
+        out.update(tables.PACKET_ANALYSIS_COLUMNS)
+    return out
+
+
+def table_columns(table: str) -> set[str] | None:
+    dtypes = table_dtypes(table)
+    return None if dtypes is None else set(dtypes)
 
 
 def _cond_problem(rule: Rule, path: tuple, exc: ConditionError) -> Problem:
@@ -347,7 +352,8 @@ def check_rule(rule: Rule, check_examples: bool = True) -> list[Problem]:
     """Meaning checks on a schema-valid rule (no data needed)."""
     out: list[Problem] = []
     f = rule.file
-    cols = table_columns(rule.source)
+    dtypes = table_dtypes(rule.source)
+    cols = None if dtypes is None else set(dtypes)
     if cols is None:
         line, col = _at(rule, ("source",))
         known = ", ".join(sorted(t for t in tables.SCHEMAS if t not in ("files", "findings")))
@@ -358,13 +364,13 @@ def check_rule(rule: Rule, check_examples: bool = True) -> list[Problem]:
             line, col = _at(rule, ("where", name), key=True)
             out.append(Problem(f, line, col, f"where: selection {name!r} hides the column of the same name"))  # fmt: skip
         try:
-            Compiler(cols, selections).compile(text)
+            Compiler(cols, selections, dtypes=dtypes).compile(text)
         except ConditionError as exc:
             out.append(_cond_problem(rule, ("where", name), exc))
         selections.add(name)
     if rule.condition is not None:
         try:
-            Compiler(cols, selections).compile(rule.condition)
+            Compiler(cols, selections, dtypes=dtypes).compile(rule.condition)
         except ConditionError as exc:
             out.append(_cond_problem(rule, ("condition",), exc))
     for i, step in enumerate(rule.sequence):
@@ -378,7 +384,7 @@ def check_rule(rule: Rule, check_examples: bool = True) -> list[Problem]:
         out.append(Problem(f, line, col, f"{key}: only meaningful with `sequence`"))
     if rule.gap:
         try:
-            Compiler({"gap"}).compile("gap " + rule.gap)
+            Compiler({"gap"}, dtypes={"gap": "Float64"}).compile("gap " + rule.gap)
         except ConditionError as exc:
             exc.offset = max(0, exc.offset - 4)
             out.append(_cond_problem(rule, ("gap",), exc))
@@ -391,9 +397,8 @@ def check_rule(rule: Rule, check_examples: bool = True) -> list[Problem]:
         if not rule.group_by:
             line, col = _at(rule, ("having",), key=True)
             out.append(Problem(f, line, col, "having: needs `group_by`"))
-        hcols = None if cols is None else (set(rule.group_by) | cols)
         try:
-            comp = Compiler(hcols, having=True)
+            comp = Compiler(set(rule.group_by), having=True, agg_columns=cols, dtypes=dtypes)
             comp.compile(rule.having)
             aggregates = comp.aggregates
         except ConditionError as exc:
@@ -403,7 +408,8 @@ def check_rule(rule: Rule, check_examples: bool = True) -> list[Problem]:
             line, col = _at(rule, ("evidence", i))
             out.append(Problem(f, line, col, f"evidence: unknown column {c!r}"))
     for i, corr in enumerate(rule.correlate):
-        ccols = table_columns(corr["table"])
+        cdtypes = table_dtypes(corr["table"])
+        ccols = None if cdtypes is None else set(cdtypes)
         if ccols is None:
             line, col = _at(rule, ("correlate", i, "table"))
             out.append(Problem(f, line, col, f"correlate: unknown table {corr['table']!r}"))
@@ -416,7 +422,7 @@ def check_rule(rule: Rule, check_examples: bool = True) -> list[Problem]:
                 out.append(Problem(f, line, col, f"correlate.on: unknown column {theirs!r} in {corr['table']}"))  # fmt: skip
         if corr.get("where"):
             try:
-                Compiler(ccols).compile(corr["where"])
+                Compiler(ccols, dtypes=cdtypes).compile(corr["where"])
             except ConditionError as exc:
                 out.append(_cond_problem(rule, ("correlate", i, "where"), exc))
     out += _check_message(rule, cols, aggregates)
@@ -477,11 +483,3 @@ def lint(dirs=None, with_bundled: bool = True, check_examples: bool = True) -> l
     for rule in rules.values():
         problems += check_rule(rule, check_examples=check_examples)
     return sorted(problems, key=lambda p: (p.file, p.line, p.col))
-
-
-def parse_ok(text: str) -> bool:
-    try:
-        parse(text)
-        return True
-    except ConditionError:
-        return False

@@ -72,11 +72,11 @@ def _build(node, path: tuple, doc: Located, ctor):
     if isinstance(node, yaml.MappingNode):
         out = {}
         for knode, vnode in node.value:
-            key = ctor.construct_object(knode) if isinstance(knode, yaml.ScalarNode) else None
-            if not isinstance(key, str | int | float | bool) or key is None:
+            # keys are names: take their text as written (YAML 1.1 would read `on:` as True)
+            if not isinstance(knode, yaml.ScalarNode) or not knode.value:
                 doc.errors.append((_loc(knode.start_mark), "mapping keys must be plain text"))
                 continue
-            key = str(key)
+            key = str(knode.value)
             if key in out:
                 doc.errors.append((_loc(knode.start_mark), f"duplicate key {key!r}"))
                 continue
@@ -104,9 +104,7 @@ def offset_loc(node: yaml.Node, text_value: str, offset: int) -> Loc:
         quote = 1 if style in ("'", '"') else 0
         if node.start_mark.line == node.end_mark.line:
             return Loc(start.line, start.col + quote + offset)
-        # multi-line flow scalar: count folded lines
-        before = text_value[:offset]
-        return Loc(start.line + before.count("\n") + before.count(" ") * 0, start.col + quote)
+        return _flow_multiline(node, offset, quote)
     if style in ("|", ">"):
         buf = node.start_mark.buffer
         if buf is None:
@@ -127,4 +125,24 @@ def offset_loc(node: yaml.Node, text_value: str, offset: int) -> Loc:
                 return Loc(ln + 1, indent + remaining + 1)
             remaining -= len(content) + 1
         return Loc(start.line + 1, start.col)
+    return start
+
+
+def _flow_multiline(node: yaml.Node, offset: int, quote: int) -> Loc:
+    """A plain or quoted scalar folded over several lines: line breaks and the indentation
+    that follows them fold into one space, so walk the source lines consuming the value."""
+    start = _loc(node.start_mark)
+    buf = node.start_mark.buffer
+    if buf is None:
+        return start
+    lines = buf.splitlines()
+    first = node.start_mark.line
+    remaining = offset
+    for ln in range(first, min(len(lines), node.end_mark.line + 1)):
+        raw = lines[ln].rstrip("\0")
+        begin = node.start_mark.column + quote if ln == first else len(raw) - len(raw.lstrip())
+        content = raw[begin:].rstrip()
+        if remaining <= len(content):
+            return Loc(ln + 1, begin + remaining + 1)
+        remaining -= len(content) + 1  # the folded line break counts as one space
     return start
