@@ -49,10 +49,12 @@ LISTS = frozenset({"PORT", "HOME", "PORTRANGE", "GATEWAY", "TRANSLATE", "ATMLIS"
 OPERAND_STMTS = frozenset({"TCPCONFIG", "UDPCONFIG", "IPCONFIG", "IPCONFIG6", "GLOBALCONFIG",
                            "SACONFIG", "SMFCONFIG", "NETMONITOR"})  # fmt: skip
 #: other statements (one statement per line, value = the rest)
-SIMPLE = frozenset("""
+SIMPLE = frozenset(
+    """
 ARPAGE ATMARPSV DEFADDRTABLE DELETE DEVICE INCLUDE INTERFACE ITRACE LINK OSAENTA PKTTRACE
 PRIMARYINTERFACE SOMAXCONN START STOP DEFAULTNET DEFAULTHOSTNAME MTU ROUTE
-""".split())
+""".split()
+)
 STATEMENTS = frozenset(BLOCKS) | LISTS | OPERAND_STMTS | SIMPLE
 #: sub-operand groups inside an operand statement (GLOBALCONFIG SMCR PFID 203 ...)
 SUBGROUPS = {
@@ -262,10 +264,15 @@ _POLICY = re.compile(r"^\s*(TTLSRule|TTLSGroupAction|TTLSEnvironmentAction|TTLSC
                      r"IpAddrGroup|PortGroup|TTLSKeyringParms|TTLSConfig|IpFilterRule)\b")  # fmt: skip
 
 
+_REPORT = re.compile(r"(?i)\bnetstat\b|^\s*EZ[ABDZ]\d{4}I\b")
+
+
 def detect(head: list[str]) -> float:
     stmts = [ln.split(";", 1)[0] for ln in head if ln.split(";", 1)[0].strip()]
     if not stmts:
         return 0.0
+    if any(_REPORT.search(ln) for ln in stmts):
+        return 0.0  # a netstat report prints DEVICE/LINK words too
     if any(_POLICY.match(ln) for ln in stmts) and any(ln.strip() == "{" for ln in stmts):
         return 0.7
     firsts = [m.group(1).upper() for ln in stmts if (m := _FIRST.match(ln))]
@@ -286,8 +293,10 @@ register(
         detect=detect,
         parse=parse,
         grammar=GRAMMAR,
-        samples=("config/profile_tcpip_samprof_site_claw_zos1x.txt",
-                 "config/profile_fragment_port_bind_vipadynamic_hercules_209.txt"),  # fmt: skip
+        samples=(
+            "config/profile_tcpip_samprof_site_claw_zos1x.txt",
+            "config/profile_fragment_port_bind_vipadynamic_hercules_209.txt",
+        ),  # fmt: skip
         path="comments and sequence numbers cut and lines split by the grammar's row pattern "
         "(polars); statements folded by a state machine over statement lines",
     )
