@@ -20,7 +20,7 @@ import polars as pl
 import yaml
 
 from zdiag.resources import data_dir
-from zdiag.tables import STR
+from zdiag.tables import SCHEMAS, STR
 
 #: a z/OS message id at the start of a text (prefix letters, digits, severity letter)
 MSG_ID_RX = r"(?:[A-Z][A-Z0-9@#$]{2,4}\d{3,5}[A-Z]|\$HASP\d{3,4})"
@@ -161,6 +161,7 @@ def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
     wanted = template_columns()
     for c in (*wanted, "date", "time", "template"):
         cols[c] = np.full(n, None, dtype=object)
+    filled: set[str] = set()
     ids = msg_id.fill_null("")
     for mid, tpls in templates().items():
         rows = np.flatnonzero((ids == mid).to_numpy())
@@ -177,6 +178,8 @@ def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
                 for name, _typ in t.fields:
                     vals = got[name].to_numpy()
                     cols[name][rows[hit]] = vals[hit]
+                    if hit.any():
+                        filled.add(name)
             else:
                 hit = np.zeros(len(rows), dtype=bool)
                 for name, rx in t.keyword_patterns:
@@ -186,13 +189,16 @@ def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
                         ok = got[col].is_not_null().to_numpy()
                         cols[col][rows[ok]] = v[ok]
                         hit |= ok
+                        if ok.any():
+                            filled.add(col)
                     del name
             cols["template"][rows[hit]] = f"{mid}#{k}"
             rows = rows[~hit]
     out: dict[str, pd.Series] = {}
     types = {**wanted}
+    schema = SCHEMAS["messages"]
     for name, arr in cols.items():
-        if name in ("date", "time"):
+        if name in ("date", "time") or (name not in filled and name not in schema):
             continue
         typ = types.get(name, "word")
         s = pd.Series(arr, dtype=object)
@@ -220,27 +226,26 @@ def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
 def message_frame(line: np.ndarray, text: pl.Series, **cols) -> pd.DataFrame:
     """A messages table from 1-based lines and joined texts (msg id split off the text).
 
-    Extra keyword columns (``ts``, ``host``, ``job`` …) are taken as given.
+    Extra keyword columns (``ts``, ``host``, ``job`` …) are taken as given. Template
+    columns that no row filled are left out unless the messages schema names them.
     """
     parts = text.fill_null("").str.extract_groups(rf"^\s*(?P<msg_id>{MSG_ID_RX})?\s*(?P<body>.*)$")
     parts = parts.struct.unnest()
     msg_id = parts["msg_id"]
-    body = parts["body"]
     prefix, severity = split_ids(msg_id)
-    df = pd.DataFrame({"line": pd.array(line, dtype="Int64")})
-    for k, v in cols.items():
-        df[k] = v
-    df["msg_id"] = pd.array(msg_id.to_list(), dtype=STR)
-    df["prefix"] = pd.array(prefix.to_list(), dtype=STR)
-    df["severity"] = pd.array(severity.to_list(), dtype=STR)
-    df["text"] = pd.array(text.str.strip_chars().to_list(), dtype=STR)
-    typed = apply_templates(msg_id, body)
-    for k, v in typed.items():
-        df[k] = v.to_numpy() if k != "event_ts" else v.to_numpy()
-        if k != "event_ts":
-            df[k] = df[k].astype(v.dtype)
+    out: dict[str, object] = {"line": pd.array(line, dtype="Int64")}
+    out.update(cols)
+    out["msg_id"] = pd.array(msg_id.to_list(), dtype=STR)
+    out["prefix"] = pd.array(prefix.to_list(), dtype=STR)
+    out["severity"] = pd.array(severity.to_list(), dtype=STR)
+    out["text"] = pd.array(text.str.strip_chars().to_list(), dtype=STR)
+    schema = SCHEMAS["messages"]
+    for k, v in apply_templates(msg_id, parts["body"]).items():
+        if k in schema or v.notna().any():
+            out[k] = v.reset_index(drop=True)
+    df = pd.DataFrame(out)
     if "ts" in df.columns:
-        ts = pd.Series(df["ts"]).astype("datetime64[us]")
+        ts = df["ts"].astype("datetime64[us]")
         df["ts"] = ts.where(ts.notna(), df["event_ts"])
     else:
         df["ts"] = df["event_ts"]
