@@ -44,7 +44,9 @@ def type_values(
     statements get ``value_num`` when their first token is a plain number, without a unit;
     statements in ``words`` (octal masks and the like) are never typed.
     """
-    first = value.fillna("").str.split(n=1).str[0].fillna("")
+    statement = statement.astype(object).reset_index(drop=True)
+    value = pd.Series(value.astype(object).where(value.notna(), ""), dtype=object)
+    first = value.reset_index(drop=True).astype(str).str.split(n=1).str[0].fillna("")
     m = first.str.extract(NUMBER_RX)
     num = pd.to_numeric(m[0], errors="coerce")
     suffix = m[1].fillna("").str.upper()

@@ -97,6 +97,9 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     acct.unrecognised(rest, "not an FTP.DATA statement (KEYWORD value)")
     if not rows:
         return {}
+    rows = [r for r in rows if len(r)]
+    if not rows:
+        return {}
     df = pd.concat(rows, ignore_index=True).sort_values("line", kind="stable")
     df = df.reset_index(drop=True)
     value_num, unit, bad = cc.type_values(df["statement"], df["value"], UNITS, WORDS)
