@@ -150,76 +150,77 @@ def split_ids(msg_id: pl.Series) -> tuple[pl.Series, pl.Series]:
     return prefix, severity
 
 
+def to_pandas(col: pl.Series, typ: str = "word") -> pd.Series:
+    """One polars column as a pandas nullable column (Arrow strings, Int64, Float64)."""
+    if typ in ("int", "pct"):
+        return col.cast(pl.Int64, strict=False).to_pandas(use_pyarrow_extension_array=True).astype(
+            "Int64"
+        )
+    if typ == "num":
+        return col.cast(pl.Float64, strict=False).to_pandas(
+            use_pyarrow_extension_array=True
+        ).astype("Float64")
+    return col.cast(pl.String).to_pandas(use_pyarrow_extension_array=True).astype(STR)
+
+
 def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
     """Typed template columns for each message (null where no template fits).
 
-    ``body`` is the message text after the id. Also returns ``template`` (the template's
-    source of the layout that matched) and ``event_ts`` (the message's own date/time).
+    ``body`` is the message text after the id. Also returns ``template`` (``<id>#<n>``,
+    the n-th layout of that id in templates.yaml) and ``event_ts`` (the message's own
+    date/time). All matching and casting runs in polars, one pass per template.
     """
     n = len(body)
-    cols: dict[str, np.ndarray] = {}
-    wanted = template_columns()
-    for c in (*wanted, "date", "time", "template"):
-        cols[c] = np.full(n, None, dtype=object)
-    filled: set[str] = set()
     ids = msg_id.fill_null("")
+    parts: list[pl.DataFrame] = []
     for mid, tpls in templates().items():
         rows = np.flatnonzero((ids == mid).to_numpy())
-        if not len(rows):
-            continue
         for k, t in enumerate(tpls, start=1):
             if not len(rows):
                 break
             sub = body.gather(rows).fill_null("")
             if t.pattern:
                 got = sub.str.extract_groups(t.pattern).struct.unnest()
-                first = t.fields[0][0]
-                hit = got[first].is_not_null().to_numpy()
-                for name, _typ in t.fields:
-                    vals = got[name].to_numpy()
-                    cols[name][rows[hit]] = vals[hit]
-                    if hit.any():
-                        filled.add(name)
+                hit = got[t.fields[0][0]].is_not_null().to_numpy()
             else:
-                hit = np.zeros(len(rows), dtype=bool)
-                for name, rx in t.keyword_patterns:
-                    got = sub.str.extract_groups(rx).struct.unnest()
-                    for col in got.columns:
-                        v = got[col].to_numpy()
-                        ok = got[col].is_not_null().to_numpy()
-                        cols[col][rows[ok]] = v[ok]
-                        hit |= ok
-                        if ok.any():
-                            filled.add(col)
-                    del name
-            cols["template"][rows[hit]] = f"{mid}#{k}"
+                cols = [sub.str.extract_groups(rx).struct.unnest() for _, rx in t.keyword_patterns]
+                got = pl.concat(cols, how="horizontal")
+                hit = got.select(pl.any_horizontal(pl.all().is_not_null())).to_series().to_numpy()
+            if hit.any():
+                part = got.filter(pl.Series(hit)).with_columns(
+                    _row=pl.Series(rows[hit], dtype=pl.Int64), template=pl.lit(f"{mid}#{k}")
+                )
+                parts.append(part)
             rows = rows[~hit]
-    out: dict[str, pd.Series] = {}
-    types = {**wanted}
+    frame = pl.DataFrame({"_row": pl.Series(np.arange(n), dtype=pl.Int64)})
+    if parts:
+        frame = frame.join(pl.concat(parts, how="diagonal"), on="_row", how="left")
+        frame = frame.sort("_row")
     schema = SCHEMAS["messages"]
-    for name, arr in cols.items():
-        if name in ("date", "time") or (name not in filled and name not in schema):
-            continue
-        typ = types.get(name, "word")
-        s = pd.Series(arr, dtype=object)
-        if typ in ("int", "pct"):
-            s = pd.to_numeric(s.str.rstrip("%"), errors="coerce").astype("Int64")
-        elif typ == "num":
-            s = pd.to_numeric(s, errors="coerce").astype("Float64")
-        elif typ == "ip":
-            uniq = {v: canonical_ip(v) for v in pd.unique(s.dropna())}
-            s = s.map(uniq).astype(STR)
-        else:
-            s = s.astype(STR)
-        out[name] = s
-    stamp = pd.Series(cols["date"], dtype=object) + " " + pd.Series(cols["time"], dtype=object)
-    out["event_ts"] = pd.to_datetime(stamp, format="%m/%d/%Y %H:%M:%S.%f", errors="coerce")
-    no_frac = out["event_ts"].isna() & stamp.notna()
-    if no_frac.any():
-        out["event_ts"] = out["event_ts"].where(
-            ~no_frac, pd.to_datetime(stamp, format="%m/%d/%Y %H:%M:%S", errors="coerce")
-        )
-    out["event_ts"] = out["event_ts"].astype("datetime64[us]")
+    types = template_columns()
+    out: dict[str, pd.Series] = {}
+    for name in (*types, "template"):
+        if name in frame.columns:
+            col = frame[name]
+            typ = types.get(name, "word")
+            if typ == "pct":
+                col = col.str.strip_chars_end("%")
+            if typ == "ip":
+                uniq = col.drop_nulls().unique().to_list()
+                col = col.replace_strict(
+                    {u: canonical_ip(u) for u in uniq}, default=None, return_dtype=pl.String
+                )
+            out[name] = to_pandas(col, typ)
+        elif name in schema:
+            out[name] = pd.Series(pd.array([None] * n, dtype=schema[name]))
+    if "date" in frame.columns:
+        stamp = frame.select(
+            pl.concat_str([pl.col("date"), pl.col("time")], separator=" ")
+        ).to_series()
+        ts = stamp.str.strptime(pl.Datetime("us"), "%m/%d/%Y %H:%M:%S%.f", strict=False)
+        out["event_ts"] = ts.to_pandas().astype("datetime64[us]")
+    else:
+        out["event_ts"] = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]")
     return out
 
 
@@ -229,20 +230,19 @@ def message_frame(line: np.ndarray, text: pl.Series, **cols) -> pd.DataFrame:
     Extra keyword columns (``ts``, ``host``, ``job`` …) are taken as given. Template
     columns that no row filled are left out unless the messages schema names them.
     """
-    parts = text.fill_null("").str.extract_groups(rf"^\s*(?P<msg_id>{MSG_ID_RX})?\s*(?P<body>.*)$")
-    parts = parts.struct.unnest()
-    msg_id = parts["msg_id"]
+    text = text.fill_null("")
+    # two single-purpose passes: capturing a long `.*` group costs more than both together
+    msg_id = text.str.extract(rf"^\s*({MSG_ID_RX})", 1)
+    body = text.str.replace(rf"^\s*{MSG_ID_RX}\s*", "")
     prefix, severity = split_ids(msg_id)
     out: dict[str, object] = {"line": pd.array(line, dtype="Int64")}
     out.update(cols)
-    out["msg_id"] = pd.array(msg_id.to_list(), dtype=STR)
-    out["prefix"] = pd.array(prefix.to_list(), dtype=STR)
-    out["severity"] = pd.array(severity.to_list(), dtype=STR)
-    out["text"] = pd.array(text.str.strip_chars().to_list(), dtype=STR)
-    schema = SCHEMAS["messages"]
-    for k, v in apply_templates(msg_id, parts["body"]).items():
-        if k in schema or v.notna().any():
-            out[k] = v.reset_index(drop=True)
+    out["msg_id"] = to_pandas(msg_id)
+    out["prefix"] = to_pandas(prefix)
+    out["severity"] = to_pandas(severity)
+    out["text"] = to_pandas(text.str.strip_chars())
+    for k, v in apply_templates(msg_id, body).items():
+        out[k] = v.reset_index(drop=True)
     df = pd.DataFrame(out)
     if "ts" in df.columns:
         ts = df["ts"].astype("datetime64[us]")
