@@ -153,13 +153,17 @@ def split_ids(msg_id: pl.Series) -> tuple[pl.Series, pl.Series]:
 def to_pandas(col: pl.Series, typ: str = "word") -> pd.Series:
     """One polars column as a pandas nullable column (Arrow strings, Int64, Float64)."""
     if typ in ("int", "pct"):
-        return col.cast(pl.Int64, strict=False).to_pandas(use_pyarrow_extension_array=True).astype(
-            "Int64"
+        return (
+            col.cast(pl.Int64, strict=False)
+            .to_pandas(use_pyarrow_extension_array=True)
+            .astype("Int64")
         )
     if typ == "num":
-        return col.cast(pl.Float64, strict=False).to_pandas(
-            use_pyarrow_extension_array=True
-        ).astype("Float64")
+        return (
+            col.cast(pl.Float64, strict=False)
+            .to_pandas(use_pyarrow_extension_array=True)
+            .astype("Float64")
+        )
     return col.cast(pl.String).to_pandas(use_pyarrow_extension_array=True).astype(STR)
 
 
