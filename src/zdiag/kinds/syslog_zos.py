@@ -62,7 +62,7 @@ def _frame(pos, role, layout, text, stamp=None, host=None, job=None, pid=None, c
             "pos": pl.Series(pos, dtype=pl.Int64),
             "role": pl.Series([role] * n, dtype=pl.String),
             "layout": pl.Series([layout] * n, dtype=pl.String),
-            "text": col(text),
+            "text": col(text).str.strip_chars(),
             "stamp": col(stamp),
             "host": col(host),
             "job": col(job),
@@ -106,15 +106,20 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         return {}
     acct.parsed(heads["pos"].to_numpy())
     acct.parsed(conts["pos"].to_numpy())
-    joined = (
-        pl.concat([heads.select("pos", "head", "text"), conts.select("pos", "head", "text")])
-        .sort("pos")
+    # only messages with continuation lines need a join; most are one line
+    tails = (
+        conts.sort("pos")
         .group_by("head", maintain_order=True)
-        .agg(pl.col("text").fill_null("").str.join(" "))
+        .agg(pl.col("text").fill_null("").str.join(" ").alias("tail"))
     )
-    heads = heads.join(joined.rename({"text": "joined"}), on="head", how="left").sort("pos")
+    heads = heads.join(tails, on="head", how="left").sort("pos")
+    heads = heads.with_columns(
+        joined=pl.when(pl.col("tail").is_null())
+        .then(pl.col("text").fill_null(""))
+        .otherwise(pl.concat_str([pl.col("text").fill_null(""), pl.col("tail")], separator=" "))
+    )
     ts = _timestamps(heads)
-    text = heads["joined"].str.replace_all(r"\s+", " ")
+    text = heads["joined"]
     df = mc.message_frame(
         heads["pos"].to_numpy() + 1,
         text,
@@ -340,7 +345,7 @@ def _parse_json(lines: list[str], acct: Accounting) -> pd.DataFrame:
 def _json_rows(item_line: np.ndarray, got: dict[str, pl.Series]) -> pd.DataFrame:
     msg = got["message"].fill_null("").str.replace_all(r"\\r\\n|\\r|\\n|\r\n|\r|\n", "\n")
     text = msg.str.split("\n").list.eval(pl.element().str.strip_chars()).list.join(" ")
-    text = text.str.replace_all(r"\s+", " ").str.strip_chars()
+    text = text.str.strip_chars()
     when = got["time"].fill_null("").str.replace(r"\s[A-Z]{3,4}\s(\d{4})$", " $1")
     ts = pd.to_datetime(pd.Series(when.to_list(), dtype=object), format="%a %b %d %H:%M:%S %Y",
                         errors="coerce").astype("datetime64[us]")  # fmt: skip
