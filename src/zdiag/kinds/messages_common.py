@@ -17,10 +17,11 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import yaml
 
 from zdiag.resources import data_dir
-from zdiag.tables import SCHEMAS, STR
+from zdiag.tables import SCHEMAS
 
 #: a z/OS message id at the start of a text (prefix letters, digits, severity letter)
 MSG_ID_RX = r"(?:[A-Z][A-Z0-9@#$]{2,4}\d{3,5}[A-Z]|\$HASP\d{3,4})"
@@ -151,20 +152,16 @@ def split_ids(msg_id: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 
 def to_pandas(col: pl.Series, typ: str = "word") -> pd.Series:
-    """One polars column as a pandas nullable column (Arrow strings, Int64, Float64)."""
-    if typ in ("int", "pct"):
-        return (
-            col.cast(pl.Int64, strict=False)
-            .to_pandas(use_pyarrow_extension_array=True)
-            .astype("Int64")
-        )
-    if typ == "num":
-        return (
-            col.cast(pl.Float64, strict=False)
-            .to_pandas(use_pyarrow_extension_array=True)
-            .astype("Float64")
-        )
-    return col.cast(pl.String).to_pandas(use_pyarrow_extension_array=True).astype(STR)
+    """One polars column as a pandas nullable column (Arrow strings, Int64, Float64),
+    built from the column's buffers rather than Python objects."""
+    if typ in ("int", "pct", "num"):
+        num = col.cast(pl.Int64 if typ != "num" else pl.Float64, strict=False)
+        mask = num.is_null().to_numpy()
+        values = num.fill_null(0).to_numpy()
+        cls = pd.arrays.FloatingArray if typ == "num" else pd.arrays.IntegerArray
+        return pd.Series(cls(values, mask))
+    arr = col.cast(pl.String).to_arrow()
+    return pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.large_string())))
 
 
 def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:

@@ -118,18 +118,18 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         .then(pl.col("text").fill_null(""))
         .otherwise(pl.concat_str([pl.col("text").fill_null(""), pl.col("tail")], separator=" "))
     )
-    ts = _timestamps(heads)
+    ts = _timestamps(heads).to_pandas().astype("datetime64[us]")
     text = heads["joined"]
     df = mc.message_frame(
         heads["pos"].to_numpy() + 1,
         text,
         ts=ts,
-        host=pd.array(heads["host"].to_list(), dtype=STR),
-        job=pd.array(heads["job"].to_list(), dtype=STR),
+        host=mc.to_pandas(heads["host"]),
+        job=mc.to_pandas(heads["job"]),
     )
-    df["layout"] = pd.array(heads["layout"].to_list(), dtype=STR)
-    df["pid"] = pd.array(heads["pid"].to_list(), dtype="Int64")
-    df["multiline_id"] = pd.array(heads["cid"].to_list(), dtype=STR)
+    df["layout"] = mc.to_pandas(heads["layout"])
+    df["pid"] = mc.to_pandas(heads["pid"], "int")
+    df["multiline_id"] = mc.to_pandas(heads["cid"])
     _syslog_years(df, heads)
     return {"messages": df}
 
@@ -211,33 +211,34 @@ def _attach(recs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     return heads, conts, bad
 
 
-def _timestamps(heads: pl.DataFrame) -> pd.Series:
-    n = len(heads)
-    ts = pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]")
-    layout = heads["layout"].to_numpy()
-    stamp = pd.Series(heads["stamp"].to_list(), dtype=object)
+def _parse_ts(stamp: pl.Series, fmt: str) -> pl.Series:
+    return stamp.str.replace(",", ".", literal=True).str.strptime(
+        pl.Datetime("us"), fmt, strict=False
+    )
 
-    def put(mask, fmt):
-        if mask.any():
-            got = pd.to_datetime(stamp[mask], format=fmt, errors="coerce")
-            ts[mask] = got.astype("datetime64[us]")
 
-    put(layout == "jes2_line", "%y%j %H:%M:%S.%f")
-    put(layout == "iso_line", "ISO8601")
-    put(layout == "syslogd_iso_line", "ISO8601")
-    cl = layout == "console_line"
-    if cl.any():
-        clock = pd.to_datetime("1900-01-01 " + stamp[cl].str.replace(",", "."), errors="coerce",
-                               format="%Y-%m-%d %H:%M:%S.%f")  # fmt: skip
-        bare = clock.isna()
-        if bare.any():
-            clock[bare] = pd.to_datetime("1900-01-01 " + stamp[cl][bare],
-                                         format="%Y-%m-%d %H:%M:%S", errors="coerce")  # fmt: skip
-        secs = (clock - clock.dt.normalize()).dt.total_seconds().to_numpy()
-        back = np.r_[False, np.diff(secs) < -43200]
-        clock = clock + pd.to_timedelta(np.cumsum(back), unit="D")
-        ts[cl] = clock.astype("datetime64[us]").to_numpy()
-    return ts
+def _timestamps(heads: pl.DataFrame) -> pl.Series:
+    """The log's own time stamp of each message (polars; see the module docstring)."""
+    layout, stamp = heads["layout"], heads["stamp"]
+    iso = _parse_ts(stamp.str.replace("T", " ", literal=True), "%Y-%m-%d %H:%M:%S%.f")
+    jes2 = _parse_ts(stamp, "%y%j %H:%M:%S%.f").fill_null(_parse_ts(stamp, "%Y%j %H:%M:%S%.f"))
+    console = _parse_ts("1900-01-01 " + stamp, "%Y-%m-%d %H:%M:%S%.f")
+    frame = pl.DataFrame({"layout": layout, "iso": iso, "jes2": jes2, "console": console})
+    is_console = pl.col("layout") == "console_line"
+    # a time-only prefix: a day is added each time the clock goes back by over 12 hours
+    secs = pl.col("console").dt.epoch("s")
+    back = (secs.diff().fill_null(0) < -43200).cast(pl.Int64)
+    days = pl.when(is_console).then(back).otherwise(0).cum_sum()
+    ts = (
+        pl.when(pl.col("layout") == "jes2_line")
+        .then(pl.col("jes2"))
+        .when(pl.col("layout").is_in(["iso_line", "syslogd_iso_line"]))
+        .then(pl.col("iso"))
+        .when(is_console)
+        .then(pl.col("console") + pl.duration(days=days))
+        .otherwise(None)
+    )
+    return frame.select(ts.alias("ts")).to_series()
 
 
 def _syslog_years(df: pd.DataFrame, heads: pl.DataFrame) -> None:
@@ -245,18 +246,15 @@ def _syslog_years(df: pd.DataFrame, heads: pl.DataFrame) -> None:
     sl = (heads["layout"] == "syslogd_line").to_numpy()
     if not sl.any():
         return
-    dated = df["event_ts"].dropna()
+    own = df["event_ts"][sl].dropna()  # a TRMD message in the same syslogd file
+    dated = own if len(own) else df["event_ts"].dropna()
     year = int(dated.iloc[0].year) if len(dated) else NO_YEAR
-    stamp = pd.Series(heads["stamp"].to_list(), dtype=object)[sl]
-    month = pd.to_datetime(stamp.str.slice(0, 3), format="%b", errors="coerce").dt.month
-    bump = np.cumsum(np.r_[False, np.diff(month.to_numpy()) < 0])
-    years = (year + bump).astype(str)
-    text = pd.Series(years, index=stamp.index) + " " + stamp
-    got = pd.to_datetime(text, format="%Y %b %d %H:%M:%S", errors="coerce")
-    frac = got.isna()
-    if frac.any():
-        got[frac] = pd.to_datetime(text[frac], format="%Y %b %d %H:%M:%S.%f", errors="coerce")
-    df.loc[sl, "ts"] = got.astype("datetime64[us]").to_numpy()
+    stamp = heads["stamp"].filter(pl.Series(sl))
+    month = ("2000 " + stamp.str.slice(0, 3) + " 01").str.strptime(pl.Date, "%Y %b %d").dt.month()
+    bump = (month.diff().fill_null(0) < 0).cast(pl.Int64).cum_sum()
+    text = (bump + year).cast(pl.String) + " " + stamp
+    got = text.str.strptime(pl.Datetime("us"), "%Y %b %d %H:%M:%S%.f", strict=False)
+    df.loc[sl, "ts"] = got.to_pandas().astype("datetime64[us]").to_numpy()
 
 
 # ---- OPERLOG via z/OSMF (JSON, or the same object written as a script literal) ----------
@@ -363,7 +361,7 @@ def _json_rows(item_line: np.ndarray, got: dict[str, pl.Series]) -> pd.DataFrame
 # ---- detection ---------------------------------------------------------------------------
 
 _DETECT = {
-    "jes2": re.compile(r"^ ?(?:[NMWOXS][CR ][0-9A-F]{7} \S+ +\d{5} \d\d:\d\d:\d\d|[DLE] {20,}\d+ [0-9A-F]{8})"),
+    "jes2": re.compile(r"^ ?(?:[NMWOXS][CR ][0-9A-F]{7} \S+ +\d{5}(?:\d\d)? \d\d:\d\d:\d\d|[DLE] {20,}\d+ [0-9A-F]{8})"),
     "syslogd": re.compile(r"^(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ [^\s:]+:"),
     "console": re.compile(r"^\d\d:\d\d:\d\d(?:\.\d+)? +\S"),
     "bare": re.compile(rf"^\s*{mc.MSG_ID_RX}(?:\s|$)"),
@@ -382,8 +380,6 @@ def detect(head: list[str]) -> float:
     n = len(body)
     frac = {k: sum(1 for ln in body if rx.match(ln)) / n for k, rx in _DETECT.items()}
     text = "\n".join(body)
-    if _NETSTAT_TITLE.search(text) or "trmdstat" in text:
-        return 0.1  # netstat reports print EZZ ids on every line; trmdstat is its own kind
     ids = sum(1 for ln in body if _ANY_ID.search(ln)) / n
     if frac["jes2"] >= 0.5:
         return 0.9
@@ -391,6 +387,8 @@ def detect(head: list[str]) -> float:
         return 0.85
     if frac["console"] >= 0.6 and ids > 0:
         return 0.8
+    if _NETSTAT_TITLE.search(text) or "trmdstat" in text:
+        return 0.1  # netstat reports print EZZ ids on every line; trmdstat is its own kind
     if frac["bare"] >= 0.3 and _DETECT["bare"].match(body[0]):
         return 0.6
     if sum(1 for ln in body if _TCPIP_ID.search(ln)) / n >= 0.5:
