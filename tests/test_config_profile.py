@@ -61,6 +61,11 @@ def test_tcpconfig_globalconfig_continuation_and_keepalive(tmp_path):
     assert c.loc[c.statement == "SMCR", "line"].item() == 5
 
 
+def test_keywords_any_case(tmp_path):
+    c = parse_text(tmp_path, "tcpconfig restrictlowports finwait2time 300\n")["config"]
+    assert rows(c) == [("TCPCONFIG", "RESTRICTLOWPORTS", ""), ("TCPCONFIG", "FINWAIT2TIME", "300")]
+
+
 def test_bad_number_reported_not_crashed(tmp_path):
     ts = parse_text(tmp_path, "TCPCONFIG FINWAIT2TIME abc RESTRICTLOWPORTS\n")
     c = ts["config"]

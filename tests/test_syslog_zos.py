@@ -211,3 +211,16 @@ def test_many_messages_vectorised(tmp_path, n):
     )
     m = parse_text(tmp_path, body)["messages"]
     assert len(m) == n and m["correlator"].sum() == sum(range(n))
+
+
+def test_jes2_syslog_downloaded_in_binary_ebcdic(tmp_path):
+    from zdiag.decode import ebcdic_encode
+
+    src = MSG / "jes2_syslog_ipl_adcd_z111_hercules_mixed_records.txt"
+    text = "\n".join(ln for ln in src.read_text().splitlines() if not ln.startswith("#")) + "\n"
+    p = tmp_path / "syslog.bin"
+    p.write_bytes(ebcdic_encode(text, "cp1047"))
+    ts = zdiag.parse([p])
+    f = ts["files"].iloc[0]
+    assert (f["kind"], f["encoding"], f["unrecognised"]) == ("syslog.zos", "cp1047", 0)
+    assert ts["messages"]["msg_id"].tolist()[-1] == "IEE727I"

@@ -74,8 +74,9 @@ UNITS = {
 #: operands whose argument is a word (not a new operand)
 TAKES_WORD = frozenset({"COMMUNITY", "PFID", "PORTNUM", "SOURCEVIPAINTERFACE", "SENDGARBAGE",
                         "AGENT", "SETADDR", "IQDVLANID"})  # fmt: skip
+#: an operand's argument: a number or size, an address, TRUE/FALSE, a quoted string
 _VALUE_LIKE = re.compile(r"^(?:\d+(?:\.\d+)?[KkMm]?|[0-9A-Fa-f:.]*[.:][0-9A-Fa-f:./]*|"
-                         r"TRUE|FALSE|'.*'|\".*\"|.*[a-z].*)$")  # fmt: skip
+                         r"(?i:TRUE|FALSE)|'.*'|\".*\")$")  # fmt: skip
 _PORT_ENTRY = re.compile(r"^\d+\s+(?:TCP|UDP)\b", re.I)
 
 
