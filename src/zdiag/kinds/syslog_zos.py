@@ -288,7 +288,8 @@ def _parse_json(lines: list[str], acct: Accounting) -> pd.DataFrame:
     if items is not None:
         acct.parsed(np.flatnonzero(acct.status == UNMARKED))
         keys = ("jobName", "system", "time", "message")
-        got = {k: pl.Series([str(it.get(k, "")) for it in items], dtype=pl.String) for k in keys}
+        frame = pl.from_dicts(items, schema={k: pl.String for k in keys}, strict=False)
+        got = {k: frame[k] for k in keys}
         item_line = np.ones(len(items), dtype=np.int64)
         return _json_rows(item_line, got)
     s = pl.Series("line", lines, dtype=pl.String)
@@ -308,13 +309,13 @@ def _parse_json(lines: list[str], acct: Accounting) -> pd.DataFrame:
     kv_pos = np.flatnonzero(is_kv)
     key_arr = kv["key"].to_numpy().astype(object)
     val_arr = value.to_numpy().astype(object)
-    for b in np.flatnonzero(bare):  # only the few wrapped values
-        k = kv_pos[np.searchsorted(kv_pos, b) - 1] if np.searchsorted(kv_pos, b) else -1
-        if k >= 0 and pending[k]:
-            val_arr[k] = lines[b].strip().rstrip(",")
-            pending[k] = False
-        else:
-            bare[b] = False
+    # the value of the key line right above each bare string line, when that key has none
+    bare_pos = np.flatnonzero(bare)
+    at = np.searchsorted(kv_pos, bare_pos) - 1
+    k = kv_pos[np.clip(at, 0, None)] if len(kv_pos) else np.zeros(0, dtype=np.int64)
+    ok = (at >= 0) & pending[k] if len(kv_pos) else np.zeros(len(bare_pos), dtype=bool)
+    val_arr[k[ok]] = s.gather(bare_pos[ok]).str.strip_chars().str.strip_chars_end(",").to_numpy()
+    bare[bare_pos[~ok]] = False
     acct.layout(np.flatnonzero(opener | closer))
     keyed = is_kv & ~opener
     frame = pl.DataFrame(

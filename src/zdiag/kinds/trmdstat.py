@@ -91,7 +91,11 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
                     "line": pos + 1,
                     "msg_id": ids,
                     "event": "connections",
-                    "remote_ip": [mc.canonical_ip(v) for v in g["remote_ip"].to_list()],
+                    "remote_ip": g["remote_ip"]
+                    .replace_strict(
+                        {v: mc.canonical_ip(v) for v in g["remote_ip"].unique().to_list()}
+                    )
+                    .to_list(),
                     "count": g["remote_count"].cast(pl.Int64).to_numpy(),
                 }
             )
@@ -108,7 +112,8 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     df = df[ok].reset_index(drop=True)
     msg = pl.Series(df["msg_id"].astype(object).tolist(), dtype=pl.String)
     prefix, severity = mc.split_ids(msg)
-    text = [lines[i - 1].strip() for i in df["line"]]
+    text = pl.Series(lines, dtype=pl.String).gather(df["line"].to_numpy() - 1).str.strip_chars()
+    text = text.to_list()
     out = pd.DataFrame({"line": pd.array(df["line"], dtype="Int64")})
     out["ts"] = pd.Series(df.get("ts", pd.Series([pd.NaT] * len(df)))).astype("datetime64[us]")
     out["msg_id"] = pd.array(msg.to_list(), dtype=STR)
