@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import polars as pl
-
-from zdiag.tables import STR
+import pyarrow as pa
 
 #: a number as a config value: digits with an optional K/M size suffix (64K, 256K)
 NUMBER_RX = r"^(\d+(?:\.\d+)?)([KkMm])?$"
@@ -32,8 +31,8 @@ def code_part(lines: list[str]) -> tuple[pl.Series, np.ndarray]:
 
 
 def type_values(
-    statement: pd.Series,
-    value: pd.Series,
+    statement: pl.Series,
+    value: pl.Series,
     units: dict[str, str],
     words: frozenset[str] = frozenset(),
 ) -> tuple[pd.Series, pd.Series, np.ndarray]:
@@ -42,26 +41,25 @@ def type_values(
     ``units`` names the statements whose value must be a number, with their unit
     (``s``/``min`` timers are reported in seconds, ``bytes`` sizes accept K/M). Other
     statements get ``value_num`` when their first token is a plain number, without a unit;
-    statements in ``words`` (octal masks and the like) are never typed.
+    statements in ``words`` (octal masks and the like) are never typed. Runs in polars.
     """
-    statement = statement.astype(object).reset_index(drop=True)
-    value = pd.Series(value.astype(object).where(value.notna(), ""), dtype=object)
-    first = value.reset_index(drop=True).astype(str).str.split(n=1).str[0].fillna("")
-    m = first.str.extract(NUMBER_RX)
-    num = pd.to_numeric(m[0], errors="coerce")
-    suffix = m[1].fillna("").str.upper()
-    num = num * suffix.map(_SCALE).fillna(1)
-    unit = statement.map(units)
-    known = unit.notna().to_numpy()
-    plain = m[1].isna() & num.notna()
-    keep = known | plain.to_numpy()
-    keep &= ~statement.isin(words).to_numpy()
-    factor = unit.map(_TO_SECONDS).fillna(1.0)
-    value_num = (num * factor).where(keep)
+    statement = statement.cast(pl.String)
+    first = value.cast(pl.String).fill_null("").str.extract(r"^\s*(\S+)", 1).fill_null("")
+    parts = first.str.extract_groups(NUMBER_RX).struct.unnest()
+    num = parts["1"].cast(pl.Float64, strict=False)
+    suffix = parts["2"].str.to_uppercase()
+    scale = suffix.replace_strict(_SCALE, default=1, return_dtype=pl.Float64)
+    num = num * scale
+    unit = statement.replace_strict(units, default=None, return_dtype=pl.String)
+    known = unit.is_not_null()
+    plain = suffix.is_null() & num.is_not_null()
+    keep = (known | plain) & ~statement.is_in(list(words))
+    factor = unit.replace_strict(_TO_SECONDS, default=1.0, return_dtype=pl.Float64)
+    frame = pl.DataFrame({"num": num * factor, "keep": keep})
+    value_num = frame.select(pl.when(pl.col("keep")).then(pl.col("num"))).to_series()
     unit_out = unit.replace({"min": "s"})
-    bad = known & value_num.isna().to_numpy()
-    return (
-        pd.array(value_num.to_numpy(dtype=float, na_value=np.nan), dtype="Float64"),
-        pd.array(unit_out.to_numpy(dtype=object), dtype=STR),
-        bad,
-    )
+    bad = (known & value_num.is_null()).to_numpy()
+    mask = value_num.is_null().to_numpy()
+    vals = value_num.fill_null(0.0).to_numpy()
+    strs = pd.Series(pd.arrays.ArrowStringArray(unit_out.to_arrow().cast(pa.large_string())))
+    return pd.Series(pd.arrays.FloatingArray(vals, mask)), strs, bad

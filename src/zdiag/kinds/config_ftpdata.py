@@ -21,6 +21,7 @@ import polars as pl
 
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import config_common as cc
+from zdiag.kinds import messages_common as mc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
 from zdiag.tables import STR
@@ -70,7 +71,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     todo = acct.status == UNMARKED
     empty = (code.str.strip_chars() == "").to_numpy()
     acct.layout(np.flatnonzero(todo & empty & has_comment))  # comment-only lines
-    rows = []
+    parts: list[pl.DataFrame] = []
     remaining = todo & ~empty
     for rule in ("modify_line", "statement_line"):
         idx = np.flatnonzero(remaining)
@@ -78,47 +79,49 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
             break
         got = extract(code.gather(idx), row_regex(GRAMMAR, rule))
         hit = got[MATCH_GROUP].is_not_null().to_numpy()
-        g = got.filter(pl.Series(hit))
         pos = idx[hit]
         remaining[pos] = False
-        n = len(pos)
-        rows.append(
-            pd.DataFrame(
+        if not len(pos):
+            continue
+        g = got.filter(pl.Series(hit))
+        modify = rule == "modify_line"
+        parts.append(
+            pl.DataFrame(
                 {
-                    "line": pos + 1,
-                    "block": ["MODIFY" if rule == "modify_line" else None] * n,
-                    "statement": g["keyword"].str.to_uppercase().to_list(),
-                    "value": g["value"].to_list(),
-                    "target": g["jobname"].to_list() if rule == "modify_line" else [None] * n,
+                    "line": pl.Series(pos + 1, dtype=pl.Int64),
+                    "block": pl.Series(
+                        [("MODIFY" if modify else None)] * len(pos), dtype=pl.String
+                    ),
+                    "statement": g["keyword"].str.to_uppercase(),
+                    "value": g["value"],
+                    "target": g["jobname"]
+                    if modify
+                    else pl.Series([None] * len(pos), dtype=pl.String),
                 }
             )
         )
-    rest = np.flatnonzero(remaining)
-    acct.unrecognised(rest, "not an FTP.DATA statement (KEYWORD value)")
-    if not rows:
+    acct.unrecognised(np.flatnonzero(remaining), "not an FTP.DATA statement (KEYWORD value)")
+    if not parts:
         return {}
-    rows = [r for r in rows if len(r)]
-    if not rows:
-        return {}
-    df = pd.concat(rows, ignore_index=True).sort_values("line", kind="stable")
-    df = df.reset_index(drop=True)
+    df = pl.concat(parts).sort("line")
     value_num, unit, bad = cc.type_values(df["statement"], df["value"], UNITS, WORDS)
     out = pd.DataFrame(
         {
-            "line": pd.array(df["line"], dtype="Int64"),
+            "line": mc.to_pandas(df["line"], "int"),
             "kind": pd.array(["ftpdata"] * len(df), dtype=STR),
-            "block": pd.array(df["block"], dtype=STR),
-            "statement": pd.array(df["statement"], dtype=STR),
-            "value": pd.array(df["value"], dtype=STR),
+            "block": mc.to_pandas(df["block"]),
+            "statement": mc.to_pandas(df["statement"]),
+            "value": mc.to_pandas(df["value"]),
             "value_num": value_num,
             "unit": unit,
-            "target": pd.array(df["target"], dtype=STR),
+            "target": mc.to_pandas(df["target"]),
         }
     )
     idx0 = df["line"].to_numpy() - 1
     acct.parsed(idx0[~bad])
-    for i, st, v in zip(idx0[bad], df["statement"][bad], df["value"][bad], strict=True):
-        acct.unrecognised(int(i), f"{st} needs a number, got {v!r}; value_num left null")
+    bad_rows = df.filter(pl.Series(bad))  # only the values that are wrong, one message each
+    for i, st, v in bad_rows.select("line", "statement", "value").iter_rows():
+        acct.unrecognised(i - 1, f"{st} needs a number, got {v!r}; value_num left null")
     return {"config": out}
 
 

@@ -240,7 +240,11 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     df = pd.DataFrame(rows.cols)
     stmt = df["statement"]
     units = UNITS if not policy else {}
-    value_num, unit, bad = cc.type_values(stmt, df["value"], units)
+    value_num, unit, bad = cc.type_values(
+        pl.Series(rows.cols["statement"], dtype=pl.String),
+        pl.Series(rows.cols["value"], dtype=pl.String),
+        units,
+    )  # fmt: skip
     out = pd.DataFrame(
         {
             "line": pd.array(df["line"], dtype="Int64"),
