@@ -15,7 +15,8 @@ polars over all lines at once):
 
 Table ``messages``: one row per message: ``ts``, ``host``, ``job`` (job id, console or
 syslogd tag), ``msg_id``, ``prefix``, ``severity``, ``text`` (lines joined by one blank),
-``layout``, and the typed fields of the message's template (grammars/messages/).
+``layout``, for JES2 records ``record_type`` (``N``, ``M``, ``NC`` command, ``NR``
+response …) and ``multiline_id``, and the typed fields of the message's template (grammars/messages/).
 
 Timestamps (naive, as printed): JES2 ``yyddd`` is a Julian date (``%y%j``). syslogd's
 ``Mmm dd`` has no year: the year of the first message in the file that prints a full date
@@ -49,7 +50,8 @@ NO_YEAR = 1900
 _COLS = ("pos", "role", "layout", "text", "stamp", "host", "job", "pid", "cid")
 
 
-def _frame(pos, role, layout, text, stamp=None, host=None, job=None, pid=None, cid=None):
+def _frame(pos, role, layout, text, stamp=None, host=None, job=None, pid=None, cid=None,
+           rec=None):  # fmt: skip
     n = len(pos)
 
     def col(v):
@@ -68,6 +70,7 @@ def _frame(pos, role, layout, text, stamp=None, host=None, job=None, pid=None, c
             "job": col(job),
             "pid": col(pid),
             "cid": col(cid),
+            "rec": col(rec),
         }
     )
 
@@ -130,6 +133,8 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     df["layout"] = mc.to_pandas(heads["layout"])
     df["pid"] = mc.to_pandas(heads["pid"], "int")
     df["multiline_id"] = mc.to_pandas(heads["cid"])
+    # JES2 record type and request type as printed: N/M/W/O/X (+ C command, R response)
+    df["record_type"] = mc.to_pandas(heads["rec"])
     _syslog_years(df, heads)
     return {"messages": df}
 
@@ -149,9 +154,11 @@ def _rule_frame(rule: str, pos: np.ndarray, g: pl.DataFrame, s: pl.Series) -> pl
         text = _where(is_m & cid.is_not_null().to_numpy(),
                       text.str.replace(r"\s+\d{1,8}$", ""), text)  # fmt: skip
         stamp = g["jdate"] + " " + g["clock"].str.replace(",", ".")
-        return _frame(pos, "head", rule, text, stamp, g["system"], g["jobid"], None, cid)
+        rec = g["rec_head"].str.slice(0, 2).str.strip_chars()
+        return _frame(pos, "head", rule, text, stamp, g["system"], g["jobid"], None, cid, rec)
     if rule == "jes2_cont":
-        return _frame(pos, "jes2cont", rule, g["text"], None, None, None, None, g["connect_id"])
+        return _frame(pos, "jes2cont", rule, g["text"], None, None, None, None, g["connect_id"],
+                      g["rec_cont"])  # fmt: skip
     if rule in ("syslogd_line", "syslogd_iso_line"):
         tag = g["tag"]
         pid = tag.str.extract(r"\[(\d+)\]$", 1)
