@@ -28,6 +28,7 @@ import polars as pl
 
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import config_common as cc
+from zdiag.kinds import messages_common as mc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
 from zdiag.tables import STR
@@ -52,10 +53,11 @@ OPERAND_STMTS = frozenset({"TCPCONFIG", "UDPCONFIG", "IPCONFIG", "IPCONFIG6", "G
 SIMPLE = frozenset(
     """
 ARPAGE ATMARPSV DEFADDRTABLE DELETE DEVICE INCLUDE INTERFACE ITRACE LINK OSAENTA PKTTRACE
-PRIMARYINTERFACE SOMAXCONN START STOP DEFAULTNET DEFAULTHOSTNAME MTU ROUTE
+PRIMARYINTERFACE SOMAXCONN START STOP DEFAULTNET
 """.split()
 )
 STATEMENTS = frozenset(BLOCKS) | LISTS | OPERAND_STMTS | SIMPLE
+END_WORDS = frozenset(BLOCKS.values())
 #: sub-operand groups inside an operand statement (GLOBALCONFIG SMCR PFID 203 ...)
 SUBGROUPS = {
     "SMCR": frozenset({"PFID", "PORTNUM", "MTU", "FIXEDMEMORY", "TCPKEEPMININTERVAL"}),
@@ -85,6 +87,15 @@ class _Rows:
         self.cols: dict[str, list] = {k: [] for k in ("line", "block", "statement", "value",
                                                       "note")}  # fmt: skip
 
+    def extend(self, lines, blocks, statements, values) -> None:
+        """Many rows at once (already upper-case statements, no notes)."""
+        n = len(lines)
+        self.cols["line"].extend(np.asarray(lines).tolist())
+        self.cols["block"].extend(blocks)
+        self.cols["statement"].extend(statements)
+        self.cols["value"].extend(v if v else None for v in values)
+        self.cols["note"].extend([None] * n)
+
     def add(self, i: int, block, statement: str, value, note=None) -> None:
         self.cols["line"].append(i + 1)
         self.cols["block"].append(block)
@@ -99,7 +110,7 @@ def _operands(i: int, block: str, tokens: list[str], rows: _Rows, state: dict) -
     while k < len(tokens):
         tok = tokens[k]
         up = tok.upper()
-        if up.startswith("END") and up[3:] in BLOCKS:
+        if up in END_WORDS:
             state["sub"] = None
             k += 1
             continue
@@ -129,62 +140,87 @@ def _operands(i: int, block: str, tokens: list[str], rows: _Rows, state: dict) -
 
 
 def _parse_profile(idx: np.ndarray, tok: list, rest: list, rows: _Rows, acct: Accounting):
-    context: tuple[str, str] | None = None  # (kind, name): block / list / operands
-    state: dict = {"sub": None}
+    """The statement state machine runs over the statement lines only; the lines between
+    them (PORT/HOME entries, block members, the bulk of a big profile) are assigned to
+    the statement above them with array operations."""
+    up_s = pl.Series(tok, dtype=pl.String).str.to_uppercase()
+    is_end = up_s.is_in(list(END_WORDS))
+    cand = np.flatnonzero((up_s.is_in(list(STATEMENTS)) | is_end).to_numpy())
+    up = up_s.to_list()
+    ctl: list[int] = []  # positions (into idx) of lines that set the context
+    ctx: list[tuple[str, str] | None] = []  # the context each of them opens
+    subs: list[str | None] = []  # the operand sub-group open after it
     layout: list[int] = []
-    for i, t, r in zip(idx.tolist(), tok, rest, strict=True):
-        up = t.upper()
-        if context and context[0] == "block":
-            if up == BLOCKS[context[1]]:
-                context = None
+    block: str | None = None
+    for k in cand.tolist():
+        i, u, r = int(idx[k]), up[k], rest[k]
+        if block is not None:
+            if u == BLOCKS[block]:
+                block = None
                 layout.append(i)
-            else:
-                rows.add(i, context[1], up, r)
-            continue
-        if up in STATEMENTS or (up.startswith("END") and up[3:] in BLOCKS):
-            context = None
-            state["sub"] = None
-            if up in OPERAND_STMTS:
-                context = ("operands", up)
-                _operands(i, up, (r or "").split(), rows, state)
-                if not r:
-                    layout.append(i)
-            elif up == "KEEPALIVEOPTIONS":
-                context = ("operands", "KEEPALIVEOPTIONS")
-                state["sub"] = "KEEPALIVEOPTIONS"
-                _operands(i, "KEEPALIVEOPTIONS", (r or "").split(), rows, state)
-                if not r:
-                    layout.append(i)
-            elif up in BLOCKS:
-                context = ("block", up)
-                if r:
-                    rows.add(i, None, up, r)
-                else:
-                    layout.append(i)
-            elif up in LISTS:
-                context = ("list", up)
-                if r:
-                    rows.add(i, up, up, r)
-                else:
-                    layout.append(i)
-            elif up.startswith("END"):
+                ctl.append(k), ctx.append(None), subs.append(None)
+            continue  # a statement word inside a block is a member line
+        state: dict = {"sub": None}
+        context: tuple[str, str] | None = None
+        if u in OPERAND_STMTS or u == "KEEPALIVEOPTIONS":
+            context = ("operands", u)
+            state["sub"] = "KEEPALIVEOPTIONS" if u == "KEEPALIVEOPTIONS" else None
+            _operands(i, u, (r or "").split(), rows, state)
+            if not r:
                 layout.append(i)
-            elif up == "INCLUDE":
-                rows.add(i, None, up, r, note="INCLUDE not followed: parse the data set "
-                         "it names as its own input")  # fmt: skip
-            else:
-                rows.add(i, None, up, r)
-            continue
-        line = f"{t} {r}" if r else t
-        if context and context[0] == "list":
-            rows.add(i, context[1], context[1], line)
-        elif context and context[0] == "operands":
-            _operands(i, context[1], line.split(), rows, state)
-        elif _PORT_ENTRY.match(line):
-            rows.add(i, "PORT", "PORT", line, note="PORT entry without its PORT statement")
+        elif u in BLOCKS:
+            block = u
+            context = ("block", u)
+            rows.add(i, None, u, r) if r else layout.append(i)
+        elif u in LISTS:
+            context = ("list", u)
+            rows.add(i, u, u, r) if r else layout.append(i)
+        elif u.startswith("END"):
+            layout.append(i)
+        elif u == "INCLUDE":
+            rows.add(i, None, u, r, note="INCLUDE not followed: parse the data set it names "
+                     "as its own input")  # fmt: skip
         else:
-            rows.add(i, None, up, r, note="statement not known to zdiag")
+            rows.add(i, None, u, r)
+        ctl.append(k), ctx.append(context), subs.append(state["sub"])
     acct.layout(np.array(layout, dtype=np.int64))
+    # every other line belongs to the last statement line above it
+    ctl_a = np.array(ctl, dtype=np.int64)
+    is_ctl = np.zeros(len(idx), dtype=bool)
+    is_ctl[ctl_a] = True
+    other = np.flatnonzero(~is_ctl)
+    at = np.searchsorted(ctl_a, other, side="right") - 1
+    kinds = np.array([c[0] if c else "" for c in ctx] + [""], dtype=object)[at]
+    names = np.array([c[1] if c else None for c in ctx] + [None], dtype=object)[at]
+    tok_s = pl.Series(tok, dtype=pl.String)
+    rest_s = pl.Series(rest, dtype=pl.String)
+    text_s = pl.select(
+        pl.when(pl.lit(rest_s).is_null())
+        .then(pl.lit(tok_s))
+        .otherwise(pl.concat_str([pl.lit(tok_s), pl.lit(rest_s)], separator=" "))
+    ).to_series()
+    # block members and list entries: whole columns at once
+    for kind, stmt, value in (("block", up_s, rest_s), ("list", None, text_s)):
+        sel = other[kinds == kind]
+        if not len(sel):
+            continue
+        name = names[kinds == kind].tolist()
+        rows.extend(idx[sel] + 1, name, stmt.gather(sel).to_list() if stmt is not None else name,
+                    value.gather(sel).to_list())  # fmt: skip
+    # operand continuations and orphans: few lines, one by one
+    rest_k = np.flatnonzero((kinds != "block") & (kinds != "list"))
+    text_l = text_s.gather(other[rest_k]).to_list() if len(rest_k) else []
+    for j, text in zip(rest_k.tolist(), text_l, strict=True):
+        k, kind, name, a = int(other[j]), kinds[j], names[j], at[j]
+        i = int(idx[k])
+        if kind == "operands":
+            state = {"sub": subs[a]}
+            _operands(i, name, text.split(), rows, state)
+            subs[a] = state["sub"]
+        elif _PORT_ENTRY.match(text):
+            rows.add(i, "PORT", "PORT", text, note="PORT entry without its PORT statement")
+        else:
+            rows.add(i, None, up[k], rest[k], note="statement not known to zdiag")
 
 
 def _parse_policy(idx, tok, rest, opened, braces, rows: _Rows, acct: Accounting) -> None:
@@ -237,30 +273,31 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         _parse_profile(idx, tok, rest, rows, acct)
     if not rows.cols["line"]:
         return {}
-    df = pd.DataFrame(rows.cols)
-    stmt = df["statement"]
+    df = pl.DataFrame(
+        {
+            "line": pl.Series(rows.cols["line"], dtype=pl.Int64),
+            **{k: pl.Series(rows.cols[k], dtype=pl.String) for k in ("block", "statement",
+                                                                      "value", "note")},
+        }
+    ).sort("line", maintain_order=True)  # fmt: skip
     units = UNITS if not policy else {}
-    value_num, unit, bad = cc.type_values(
-        pl.Series(rows.cols["statement"], dtype=pl.String),
-        pl.Series(rows.cols["value"], dtype=pl.String),
-        units,
-    )  # fmt: skip
+    value_num, unit, bad = cc.type_values(df["statement"], df["value"], units)
     out = pd.DataFrame(
         {
-            "line": pd.array(df["line"], dtype="Int64"),
+            "line": mc.to_pandas(df["line"], "int"),
             "kind": pd.array(["policy" if policy else "profile"] * len(df), dtype=STR),
-            "block": pd.array(df["block"], dtype=STR),
-            "statement": pd.array(stmt, dtype=STR),
-            "value": pd.array(df["value"], dtype=STR),
+            "block": mc.to_pandas(df["block"]),
+            "statement": mc.to_pandas(df["statement"]),
+            "value": mc.to_pandas(df["value"]),
             "value_num": value_num,
             "unit": unit,
-            "note": pd.array(df["note"], dtype=STR),
+            "note": mc.to_pandas(df["note"]),
         }
     )
     line0 = df["line"].to_numpy() - 1
     acct.parsed(line0[~bad])
-    for i, s, v in zip(line0[bad], stmt[bad], df["value"][bad], strict=True):
-        acct.unrecognised(int(i), f"{s} needs a number, got {v!r}; value_num left null")
+    for i, s, v in df.filter(pl.Series(bad)).select("line", "statement", "value").iter_rows():
+        acct.unrecognised(i - 1, f"{s} needs a number, got {v!r}; value_num left null")
     return {"config": out}
 
 
@@ -281,7 +318,7 @@ def detect(head: list[str]) -> float:
     if any(_POLICY.match(ln) for ln in stmts) and any(ln.strip() == "{" for ln in stmts):
         return 0.7
     firsts = [m.group(1).upper() for ln in stmts if (m := _FIRST.match(ln))]
-    known = sum(1 for f in firsts if f in STATEMENTS or f.startswith("END") and f[3:] in BLOCKS)
+    known = sum(1 for f in firsts if f in STATEMENTS or f in END_WORDS)
     entries = sum(1 for ln in stmts if _PORT_ENTRY.match(ln.strip()))
     frac = (known + entries) / len(stmts)
     if known >= 1 and frac >= 0.3:
