@@ -94,11 +94,18 @@ SCHEMAS: dict[str, dict[str, object]] = {
         **PROVENANCE,
         "ts": TS, "host": STR, "job": STR, "msg_id": STR, "prefix": STR, "severity": STR,
         "text": STR,
+        # typed template fields (grammars/messages/templates.yaml) and trmdstat events
+        "layout": STR, "template": STR, "event_ts": TS, "event": STR,
+        "totalconn": INT, "stalledpct": INT, "smallwinpct": INT, "writeblkpct": INT,
+        "duration_s": FLOAT, "action": STR, "correlator": INT, "probeid": STR,
+        "sensorhostname": STR, "connid": STR, "jobname": STR,
+        "local_ip": STR, "local_port": INT, "remote_ip": STR, "remote_port": INT,
+        "rc": INT, "count": INT,
     },
     "config": {
         **PROVENANCE,
         "kind": STR, "block": STR, "statement": STR, "value": STR, "value_num": FLOAT,
-        "unit": STR,
+        "unit": STR, "note": STR, "target": STR,
     },
     "stack_config": {
         **PROVENANCE,
