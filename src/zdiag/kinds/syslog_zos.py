@@ -350,7 +350,8 @@ def _parse_json(lines: list[str], acct: Accounting) -> pd.DataFrame:
 
 def _json_rows(item_line: np.ndarray, got: dict[str, pl.Series]) -> pd.DataFrame:
     msg = got["message"].fill_null("").str.replace_all(r"\\r\\n|\\r|\\n|\r\n|\r|\n", "\n")
-    text = msg.str.split("\n").list.eval(pl.element().str.strip_chars()).list.join(" ")
+    # each line of the message stripped, joined by one blank
+    text = msg.str.replace_all(r"[ \t]*\n[ \t]*", " ")
     text = text.str.strip_chars()
     when = got["time"].fill_null("").str.replace(r"\s[A-Z]{3,4}\s(\d{4})$", " $1")
     ts = pd.to_datetime(pd.Series(when.to_list(), dtype=object), format="%a %b %d %H:%M:%S %Y",
