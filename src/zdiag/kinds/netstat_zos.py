@@ -145,6 +145,13 @@ def _snapshots(m: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return snaps
 
 
+def _take(values: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """values[k] where k >= 0, else None (also when values is empty)."""
+    if not len(values):
+        return np.full(len(k), None, dtype=object)
+    return np.where(k >= 0, values[np.clip(k, 0, None)], None)
+
+
 def _snap_of(idx: np.ndarray, snaps: pd.DataFrame) -> np.ndarray:
     return np.searchsorted(snaps["idx"].to_numpy(), idx, side="right") - 1
 
@@ -156,9 +163,11 @@ def _stamp(df: pd.DataFrame, snap: np.ndarray, snaps: pd.DataFrame, release=True
     for col in ("stack", "release") if release else ("stack",):
         vals = snaps[col].to_numpy(dtype=object)[k] if len(snaps) else np.full(len(df), None)
         df[col] = pd.array(np.where(ok, vals, None), dtype=STR)
-    ts = snaps["snapshot_ts"].to_numpy()[k] if len(snaps) else np.full(len(df), np.nan)
-    df["snapshot_ts"] = pd.Series(np.where(ok, ts, np.datetime64("NaT")),
-                                  dtype="datetime64[us]").to_numpy()  # fmt: skip
+    if not len(snaps):
+        df["snapshot_ts"] = pd.Series([pd.NaT] * len(df), dtype="datetime64[us]").array
+        return
+    ts = pd.Series(snaps["snapshot_ts"].to_numpy()[k], dtype="datetime64[us]")
+    df["snapshot_ts"] = ts.where(pd.Series(ok)).astype("datetime64[us]").array
 
 
 def _pairs_long(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -267,7 +276,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     def ip_version_at(idx: np.ndarray) -> np.ndarray:
         k = np.searchsorted(rs["idx"].to_numpy(), idx, side="right") - 1
         sec = rs["section"].to_numpy(dtype=object)
-        v = pd.Series(np.where(k >= 0, sec[np.clip(k, 0, None)] if len(rs) else None, None))
+        v = pd.Series(_take(sec, k))
         return v.map({"IPv4": 4, "IPv6": 6}).to_numpy(dtype=object)
 
     # ---- pair lines → the block they belong to ------------------------------------------
@@ -275,7 +284,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     if len(long):
         k = np.searchsorted(b_idx, long["idx"].to_numpy(dtype=np.int64), side="right") - 1
         long["block"] = k
-        long["btype"] = np.where(k >= 0, b_type[np.clip(k, 0, None)], None)
+        long["btype"] = _take(b_type, k)
         ok = long["btype"].isin(["conn", "config", "iface", "route", "arp"]).to_numpy()
         line_ok = pd.Series(ok).groupby(long["idx"].to_numpy()).all()
         good = line_ok[line_ok].index.to_numpy()
