@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.tables import STR
@@ -162,3 +163,112 @@ def snapshot_times(clocks: list[str | None]) -> pd.Series:
     days = np.cumsum(np.nan_to_num(back.astype(float)))
     ts = pd.Timestamp(NO_DATE) + t + pd.to_timedelta(days, unit="D")
     return ts.astype("datetime64[us]")
+
+
+# ---- polars fast path -------------------------------------------------------------------
+
+
+def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
+    """A polars frame as pandas with the table dtypes (Arrow strings, Int64, Float64,
+    datetime64[us]) without a round trip through Python objects."""
+    out = {}
+    for name, s in zip(df.columns, df.get_columns(), strict=True):
+        dt = s.dtype
+        if dt == pl.String:
+            out[name] = pd.arrays.ArrowStringArray(s.to_arrow().cast(pa.large_string()))
+        elif dt.is_integer():
+            out[name] = pd.arrays.IntegerArray(
+                s.fill_null(0).cast(pl.Int64).to_numpy(), s.is_null().to_numpy()
+            )
+        elif dt.is_float():
+            out[name] = pd.arrays.FloatingArray(
+                s.fill_null(0.0).cast(pl.Float64).to_numpy(), s.is_null().to_numpy()
+            )
+        elif dt == pl.Boolean:
+            out[name] = pd.arrays.BooleanArray(
+                s.fill_null(False).to_numpy(), s.is_null().to_numpy()
+            )
+        elif isinstance(dt, pl.Datetime):
+            out[name] = s.cast(pl.Datetime("us")).to_numpy().astype("datetime64[us]")
+        elif dt == pl.Null:
+            out[name] = pd.array([pd.NA] * len(s), dtype=STR)
+        else:
+            out[name] = s.to_pandas()
+    return pd.DataFrame(out)
+
+
+def canonical_ips_pl(s: pl.Series) -> pl.Series:
+    """canonical_ip over a polars column, computed once per distinct value."""
+    uniq = [u for u in s.unique().to_list() if u is not None]
+    mapping = {u: canonical_ip(u) for u in uniq}
+    return s.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def split_sockets_pl(tokens: pl.Series, grammar: str, rules: tuple[str, ...]) -> pl.DataFrame:
+    """Polars twin of split_sockets: columns ip, port (Int64), port_name."""
+    ip = pl.Series("ip", [None] * len(tokens), dtype=pl.String)
+    port = pl.Series("port", [None] * len(tokens), dtype=pl.String)
+    done = pl.Series("d", [False] * len(tokens))
+    for rule in rules:
+        got = extract(tokens.cast(pl.String), row_regex(grammar, rule))
+        hit = got[MATCH_GROUP].is_not_null() & ~done
+        frame = pl.DataFrame({"hit": hit, "ip": ip, "port": port, "nip": got["ip"],
+                              "nport": got["port"]})  # fmt: skip
+        frame = frame.select(
+            pl.when("hit").then("nip").otherwise("ip").alias("ip"),
+            pl.when("hit").then("nport").otherwise("port").alias("port"),
+        )
+        ip, port = frame["ip"], frame["port"]
+        done = done | hit
+    num = port.cast(pl.Int64, strict=False)
+    name = pl.select(
+        pl.when(num.is_null() & port.is_not_null() & (port != "*")).then(port).otherwise(None)
+    ).to_series()
+    ip = canonical_ips_pl(ip)
+    ip = pl.select(pl.when(ip == "").then(None).otherwise(ip)).to_series()
+    return pl.DataFrame({"ip": ip, "port": num, "port_name": name.cast(pl.String)})
+
+
+def normalise_states_pl(raw: pl.Series) -> pl.Series:
+    """RFC 793 names for printed states (polars); unknown spellings stay null."""
+    key = raw.cast(pl.String).str.to_uppercase().str.replace_all(r"[-_ ]", "")
+    return key.replace_strict(STATE_MAP, default=None, return_dtype=pl.String)
+
+
+def typed_pl(s: pl.Series, keep_text: frozenset[str] = frozenset(), name: str = "") -> pl.Series:
+    """Polars twin of typed(): Int64 / Float64 when every value is such a number, else text."""
+    s = s.cast(pl.String)
+    vals = s.drop_nulls()
+    if name in keep_text or not len(vals):
+        return s
+    if vals.str.contains(_HEX2_RX).all():
+        return s
+    if vals.str.contains(_INT_RX).all():
+        num = s.cast(pl.Int64, strict=False)
+        return num if num.null_count() == s.null_count() else s
+    if (vals.str.contains(_INT_RX) | vals.str.contains(_FLOAT_RX)).all():
+        return s.cast(pl.Float64, strict=False)
+    return s
+
+
+def fill_schema(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Add the table's schema columns that ``df`` lacks as typed null columns (built as
+    arrays, so that conforming a large table does not go through Python lists)."""
+    from zdiag.tables import FLOAT, INT, SCHEMAS, TS
+
+    n = len(df)
+    add = {}
+    for col, dtype in SCHEMAS[table].items():
+        if col in df.columns or col in ("case", "source"):
+            continue
+        if dtype == STR:
+            add[col] = pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string()))
+        elif dtype == INT:
+            add[col] = pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
+        elif dtype == FLOAT:
+            add[col] = pd.arrays.FloatingArray(np.zeros(n), np.ones(n, bool))
+        elif dtype == TS:
+            add[col] = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    if not add:
+        return df
+    return pd.concat([df, pd.DataFrame(add, index=df.index)], axis=1)

@@ -97,9 +97,9 @@ def _bodies(s: pl.Series) -> tuple[pl.Series, np.ndarray]:
     return body, got["msgid"].to_numpy()
 
 
-def _match_rules(body: pl.Series, msgid: np.ndarray, acct: Accounting) -> dict[str, pd.DataFrame]:
+def _match_rules(body: pl.Series, msgid: np.ndarray, acct: Accounting) -> dict[str, pl.DataFrame]:
     """Every line rule over the lines still unmarked; {rule: frame with `idx` + groups}."""
-    out: dict[str, pd.DataFrame] = {}
+    out: dict[str, pl.DataFrame] = {}
     remaining = np.flatnonzero(acct.status == UNMARKED)
     has_id = pd.notna(msgid)
     for rule in LINE_RULES:
@@ -111,20 +111,21 @@ def _match_rules(body: pl.Series, msgid: np.ndarray, acct: Accounting) -> dict[s
         if not hit.any():
             continue
         idx = todo[hit]
-        df = (
-            got.filter(pl.Series(hit)).drop(MATCH_GROUP).to_pandas(use_pyarrow_extension_array=True)
-        )
-        df.insert(0, "idx", idx)
-        out[rule] = df
+        df = got.filter(pl.Series(hit)).drop(MATCH_GROUP)
+        out[rule] = df.insert_column(0, pl.Series("idx", idx, dtype=pl.Int64))
         remaining = np.setdiff1d(remaining, idx, assume_unique=True)
     return out
 
 
-def _snapshots(m: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _pd(df: pl.DataFrame) -> pd.DataFrame:
+    return df.to_pandas(use_pyarrow_extension_array=True)
+
+
+def _snapshots(m: dict[str, pl.DataFrame]) -> pd.DataFrame:
     parts = []
     for rule in ("title_line", "legacy_title", "console_title"):
         if rule in m:
-            df = m[rule]
+            df = _pd(m[rule])
             parts.append(
                 pd.DataFrame(
                     {
@@ -170,20 +171,22 @@ def _stamp(df: pd.DataFrame, snap: np.ndarray, snaps: pd.DataFrame, release=True
     df["snapshot_ts"] = ts.where(pd.Series(ok)).astype("datetime64[us]").array
 
 
-def _pairs_long(pairs: pd.DataFrame) -> pd.DataFrame:
+def _pairs_long(pairs: pl.DataFrame) -> pl.DataFrame:
     """(idx, pos, label, key, value) for every pair printed on a pair line."""
-    a = pd.DataFrame({"idx": pairs["idx"].to_numpy(), "pos": 1,
-                      "label": pairs["label1"].astype(object),
-                      "value": pairs["value1"].astype(object)})  # fmt: skip
-    has2 = pairs["label2"].notna().to_numpy()
-    b = pd.DataFrame({"idx": pairs["idx"].to_numpy()[has2], "pos": 2,
-                      "label": pairs["label2"].astype(object).to_numpy()[has2],
-                      "value": pairs["value2"].astype(object).to_numpy()[has2]})  # fmt: skip
-    long = pd.concat([a, b], ignore_index=True)
-    labels = long["label"].astype(object)
-    uniq = pd.unique(labels)
-    long["key"] = labels.map({u: nc.snake(u) for u in uniq})
-    return long.sort_values(["idx", "pos"], kind="stable").reset_index(drop=True)
+    a = pairs.select("idx", pl.lit(1).alias("pos"), pl.col("label1").alias("label"),
+                     pl.col("value1").alias("value"))  # fmt: skip
+    b = pairs.filter(pl.col("label2").is_not_null()).select(
+        "idx", pl.lit(2).alias("pos"), pl.col("label2").alias("label"),
+        pl.col("value2").alias("value"))  # fmt: skip
+    long = pl.concat([a, b]).sort(["idx", "pos"])
+    uniq = long["label"].unique().to_list()
+    mapping = {u: nc.snake(u) for u in uniq if u is not None}
+    return long.with_columns(
+        pl.col("label")
+        .cast(pl.String)
+        .replace_strict(mapping, default=None, return_dtype=pl.String)
+        .alias("key")
+    )
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
@@ -199,66 +202,68 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
 
     # ---- blocks: every line that opens a connection / route / interface / arp / config ----
     starts: list[pd.DataFrame] = []  # idx, btype, section
-    fields: list[pd.DataFrame] = []  # idx (of the block start), key, value, from rows
+    fields: list[pl.DataFrame] = []  # idx (of the block start), key, value, from rows
 
     def add_start(idx, btype, section=None):
         starts.append(pd.DataFrame({"idx": np.asarray(idx, dtype=np.int64), "btype": btype,
                                     "section": section}))  # fmt: skip
 
-    def add_fields(idx, frame: pd.DataFrame, cols: dict[str, str]):
+    def add_fields(frame: pl.DataFrame, cols: dict[str, str]):
         for col, key in cols.items():
-            if col in frame:
-                v = frame[col].astype(object)
-                fields.append(
-                    pd.DataFrame({"idx": np.asarray(idx), "key": key, "value": v.to_numpy()})
-                )
+            if col in frame.columns:
+                fields.append(frame.select("idx", pl.lit(key).alias("key"),
+                                           pl.col(col).cast(pl.String).alias("value")))  # fmt: skip
 
     for rule in ("conn_row", "conn_long_row"):
         if rule in m:
             df = m[rule]
-            add_start(df["idx"], "conn")
-            add_fields(df["idx"], df, {"user": "user", "conn_id": "conn_id",
+            add_start(df["idx"].to_numpy(), "conn")
+            add_fields(df, {"user": "user", "conn_id": "conn_id",
                                        "local_socket": "local_socket",
                                        "foreign_socket": "foreign_socket",
                                        "state": "state_raw"})  # fmt: skip
             acct.parsed(df["idx"].to_numpy())
     for rule, kind in (("legacy_device", "device"), ("legacy_link", "link")):
         if rule in m:
-            df = m[rule].copy()
-            df["kind"] = kind
-            add_start(df["idx"], "iface")
-            add_fields(df["idx"], df, {"kind": "kind", "name": "name", "type": "type",
+            df = m[rule].with_columns(pl.lit(kind).alias("kind"))
+            add_start(df["idx"].to_numpy(), "iface")
+            add_fields(df, {"kind": "kind", "name": "name", "type": "type",
                                        "status": "status", "net_number": "net_number"})  # fmt: skip
             acct.parsed(df["idx"].to_numpy())
     if "arp_query" in m:
         df = m["arp_query"]
-        add_start(df["idx"], "arp")
-        add_fields(df["idx"], df, {"ip": "ip"})
+        add_start(df["idx"].to_numpy(), "arp")
+        add_fields(df, {"ip": "ip"})
         acct.parsed(df["idx"].to_numpy())
     if "route_section" in m:
         df = m["route_section"]
-        add_start(df["idx"], "route_section", df["ip_version"].astype(object).to_numpy())
+        add_start(df["idx"].to_numpy(), "route_section", df["ip_version"].to_numpy())
         acct.layout(df["idx"].to_numpy())
     for rule in ("conn_heading", "route_heading"):
         if rule in m:  # a heading closes the block above it
-            add_start(m[rule]["idx"], "none")
+            add_start(m[rule]["idx"].to_numpy(), "none")
 
     pairs = m.get("pair_line")
-    long = pd.DataFrame(columns=["idx", "pos", "label", "key", "value"])
+    long = pl.DataFrame(schema={"idx": pl.Int64, "pos": pl.Int32, "label": pl.String,
+                                "value": pl.String, "key": pl.String})  # fmt: skip
     if pairs is not None:
-        sect = (pairs["value1"].isna() & pairs["label2"].isna()).to_numpy()
-        heads = pairs[sect]
+        sect = (pairs["value1"].is_null() & pairs["label2"].is_null()).to_numpy()
+        heads = _pd(pairs.filter(pl.Series(sect)))
         labels = heads["label1"].astype(object)
         is_cfg = labels.str.contains(CONFIG_SECTION).fillna(False).to_numpy(dtype=bool)
         is_home = labels.str.contains(HOME_SECTION).fillna(False).to_numpy(dtype=bool)
         add_start(heads["idx"].to_numpy()[is_cfg], "config", labels.to_numpy()[is_cfg])
         add_start(heads["idx"].to_numpy()[is_home], "home")
         acct.layout(heads["idx"].to_numpy())  # section and sub-section headings
-        long = _pairs_long(pairs[~sect])
-        first = long[long["pos"] == 1]
-        bt = first["key"].map(BLOCK_START)
-        opening = first[bt.notna()]
-        add_start(opening["idx"], bt[bt.notna()].to_numpy())
+        long = _pairs_long(pairs.filter(pl.Series(~sect)))
+        first = long.filter(pl.col("pos") == 1).with_columns(
+            pl.col("key")
+            .cast(pl.String)
+            .replace_strict(BLOCK_START, default=None, return_dtype=pl.String)
+            .alias("bt")
+        )
+        opening = first.filter(pl.col("bt").is_not_null())
+        add_start(opening["idx"].to_numpy(), opening["bt"].to_numpy())
     # title lines close blocks too (a block never spans snapshots)
     if len(snaps):
         add_start(snaps["idx"], "none")
@@ -282,13 +287,13 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     # ---- pair lines → the block they belong to ------------------------------------------
     msgs_extra: list[int] = []
     if len(long):
-        k = np.searchsorted(b_idx, long["idx"].to_numpy(dtype=np.int64), side="right") - 1
-        long["block"] = k
-        long["btype"] = _take(b_type, k)
-        ok = long["btype"].isin(["conn", "config", "iface", "route", "arp"]).to_numpy()
-        line_ok = pd.Series(ok).groupby(long["idx"].to_numpy()).all()
-        good = line_ok[line_ok].index.to_numpy()
-        bad = line_ok[~line_ok].index.to_numpy()
+        k = np.searchsorted(b_idx, long["idx"].to_numpy(), side="right") - 1
+        long = long.with_columns(pl.Series("block", k, dtype=pl.Int64),
+                                 pl.Series("btype", _take(b_type, k).tolist(), dtype=pl.String))  # fmt: skip
+        ok = pl.col("btype").is_in(["conn", "config", "iface", "route", "arp"]).fill_null(False)
+        line_ok = long.group_by("idx").agg(ok.all().alias("ok"))
+        good = np.sort(line_ok.filter(pl.col("ok"))["idx"].to_numpy())
+        bad = np.sort(line_ok.filter(~pl.col("ok"))["idx"].to_numpy())
         acct.parsed(good)
         bad_msg = bad[pd.notna(msgid[bad])] if len(bad) else bad
         bad_other = np.setdiff1d(bad, bad_msg)
@@ -296,8 +301,9 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         if len(bad_other):
             acct.unrecognised(bad_other, "Label: value line outside any NETSTAT block "
                               "(no connection, CONFIG, ROUTE, DEVLINKS or ARP heading above)")  # fmt: skip
-        long = long[long["idx"].isin(good)]
+        long = long.filter(pl.col("idx").is_in(good))
 
+    fields = _attach(fields, blocks)
     tables: dict[str, pd.DataFrame] = {}
     conns = _connections(long, fields, blocks, snaps, b_idx)
     if conns is not None:
@@ -305,7 +311,8 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     cfg = _stack_config(long, blocks, snaps)
     if cfg is not None:
         tables["stack_config"] = cfg
-    routes = _routes(m.get("route_row"), long, fields, blocks, snaps, ip_version_at, acct)
+    rrows = _pd(m["route_row"]) if "route_row" in m else None
+    routes = _routes(rrows, long, fields, blocks, snaps, ip_version_at, acct)
     if routes is not None:
         tables["routes"] = routes
     ifs = _wide(long, fields, blocks, "iface", IFACE_ALIASES)
@@ -329,63 +336,97 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def _long_for(long: pd.DataFrame, fields: list[pd.DataFrame], blocks: pd.DataFrame,
-              btype: str, aliases: dict[str, str]) -> pd.DataFrame:  # fmt: skip
+def _attach(fields: list[pl.DataFrame], blocks: pd.DataFrame) -> pl.DataFrame | None:
+    """Row-derived fields with the block (and its type) each one opens."""
+    if not fields:
+        return None
+    f = pl.concat(fields)
+    pos = np.searchsorted(blocks["idx"].to_numpy(dtype=np.int64), f["idx"].to_numpy())
+    btype = blocks["btype"].to_numpy(dtype=object)[pos]
+    return f.with_columns(pl.Series("block", pos, dtype=pl.Int64),
+                          pl.Series("btype", btype.tolist(), dtype=pl.String))  # fmt: skip
+
+
+def _long_for(long: pl.DataFrame, fields: pl.DataFrame | None, blocks: pd.DataFrame,
+              btype: str, aliases: dict[str, str]) -> pl.DataFrame:  # fmt: skip
     """(block, key, value) for one block type, from pair lines and from row-derived fields."""
-    b_idx = blocks["idx"].to_numpy(dtype=np.int64)
     parts = []
     if len(long):
-        sel = long[long["btype"] == btype]
-        parts.append(pd.DataFrame({"block": sel["block"].to_numpy(), "key": sel["key"].to_numpy(),
-                                   "value": sel["value"].to_numpy()}))  # fmt: skip
-    if fields:
-        f = pd.concat(fields, ignore_index=True)
-        pos = np.searchsorted(b_idx, f["idx"].to_numpy(dtype=np.int64))
-        f = f[blocks["btype"].to_numpy(dtype=object)[pos] == btype]
-        pos = np.searchsorted(b_idx, f["idx"].to_numpy(dtype=np.int64))
-        parts.append(pd.DataFrame({"block": pos, "key": f["key"].to_numpy(),
-                                   "value": f["value"].to_numpy()}))  # fmt: skip
+        parts.append(long.filter(pl.col("btype") == btype).select("block", "key", "value"))
+    if fields is not None and len(fields):
+        parts.append(fields.filter(pl.col("btype") == btype).select("block", "key", "value"))
     if not parts:
-        return pd.DataFrame(columns=["block", "key", "value"])
-    out = pd.concat(parts, ignore_index=True)
-    out["key"] = out["key"].map(aliases).fillna(out["key"])
-    return out.sort_values("block", kind="stable")
+        return pl.DataFrame(schema={"block": pl.Int64, "key": pl.String, "value": pl.String})
+    out = pl.concat(parts)
+    out = out.with_columns(pl.col("key").replace(aliases))
+    return out.sort("block", maintain_order=True)
 
 
-def _wide(long, fields, blocks, btype, aliases) -> pd.DataFrame | None:
+def _wide_pl(long, fields, blocks, btype, aliases) -> pl.DataFrame | None:
+    """One row per block of this type, one string column per field name (first seen order)."""
     lf = _long_for(long, fields, blocks, btype, aliases)
     if not len(lf):
         return None
-    order = list(dict.fromkeys(lf["key"]))
-    lf = lf.drop_duplicates(["block", "key"], keep="first")
-    wide = lf.pivot(index="block", columns="key", values="value")
-    wide = wide.reindex(columns=order).reset_index()
-    wide["line"] = blocks["idx"].to_numpy(dtype=np.int64)[wide["block"].to_numpy()] + 1
-    return wide
+    order = lf["key"].unique(maintain_order=True).to_list()
+    lf = lf.unique(subset=["block", "key"], keep="first", maintain_order=True)
+    wide = lf.pivot(on="key", index="block", values="value", aggregate_function=None)
+    wide = wide.select("block", *order).sort("block")
+    lines = blocks["idx"].to_numpy(dtype=np.int64)[wide["block"].to_numpy()] + 1
+    return wide.with_columns(pl.Series("line", lines, dtype=pl.Int64))
+
+
+def _wide(long, fields, blocks, btype, aliases) -> pd.DataFrame | None:
+    wide = _wide_pl(long, fields, blocks, btype, aliases)
+    return None if wide is None else nc.to_pandas(wide)
+
+
+def _stamp_pl(idx: np.ndarray, snaps: pd.DataFrame) -> dict[str, pl.Series]:
+    """stack, release, snapshot_ts of each line's snapshot, as polars columns."""
+    n = len(idx)
+    if not len(snaps):
+        return {
+            "stack": pl.Series("stack", [None] * n, dtype=pl.String),
+            "release": pl.Series("release", [None] * n, dtype=pl.String),
+            "snapshot_ts": pl.Series("snapshot_ts", [None] * n, dtype=pl.Datetime("us")),
+        }
+    snap = _snap_of(idx, snaps)
+    ok = pl.Series(snap >= 0)
+    k = pl.Series(np.clip(snap, 0, None))
+    sp = pl.DataFrame(
+        {
+            "stack": pl.Series(snaps["stack"].tolist(), dtype=pl.String),
+            "release": pl.Series(snaps["release"].tolist(), dtype=pl.String),
+            "snapshot_ts": pl.Series(snaps["snapshot_ts"].to_numpy()).cast(pl.Datetime("us")),
+        }
+    )
+    taken = sp[k]
+    return {c: pl.select(pl.when(ok).then(taken[c])).to_series().alias(c) for c in sp.columns}
 
 
 def _connections(long, fields, blocks, snaps, b_idx) -> pd.DataFrame | None:
-    wide = _wide(long, fields, blocks, "conn", CONN_ALIASES)
+    wide = _wide_pl(long, fields, blocks, "conn", CONN_ALIASES)
     if wide is None:
         return None
-    out = pd.DataFrame({"line": pd.array(wide["line"].to_numpy(), dtype="Int64")})
-    _stamp(out, _snap_of(wide["line"].to_numpy() - 1, snaps), snaps)
+    n = wide.height
+    cols: dict[str, pl.Series] = {"line": wide["line"]}
+    cols.update(_stamp_pl(wide["line"].to_numpy() - 1, snaps))
+    nulls = pl.Series([None] * n, dtype=pl.String)
     for side, col in (("local", "local_socket"), ("remote", "foreign_socket")):
-        tok = wide[col] if col in wide else pd.Series([None] * len(wide), dtype=object)
-        sp = nc.split_sockets(tok.reset_index(drop=True), GRAMMAR, ("socket",))
-        out[f"{side}_ip"] = sp["ip"].array
-        out[f"{side}_port"] = sp["port"].array
-        out[f"{side}_port_name"] = sp["port_name"].array
-    raw = wide["state_raw"] if "state_raw" in wide else pd.Series([None] * len(wide))
-    out["state_raw"] = pd.array(raw.to_numpy(dtype=object), dtype=STR)
-    out["state"] = nc.normalise_states(out["state_raw"]).to_numpy()
-    skip = {"block", "line", "state_raw"}
+        tok = wide[col] if col in wide.columns else nulls
+        sp = nc.split_sockets_pl(tok, GRAMMAR, ("socket",))
+        cols[f"{side}_ip"] = sp["ip"]
+        cols[f"{side}_port"] = sp["port"]
+        cols[f"{side}_port_name"] = sp["port_name"]
+    raw = wide["state_raw"] if "state_raw" in wide.columns else nulls
+    cols["state_raw"] = raw
+    cols["state"] = nc.normalise_states_pl(raw)
     for col in wide.columns:
-        if col in skip or col in out:
+        if col in ("block", "line", "state_raw") or col in cols:
             continue
-        out[col] = nc.typed(wide[col].reset_index(drop=True), CONN_TEXT, col).array
+        cols[col] = nc.typed_pl(wide[col], CONN_TEXT, col)
+    out = nc.to_pandas(pl.DataFrame({k: v.alias(k) for k, v in cols.items()}))
     _derive(out)
-    return out
+    return nc.fill_schema(out, "connections")
 
 
 def _first_of(df: pd.DataFrame, cols: list[str]) -> pd.Series:
@@ -429,7 +470,7 @@ def _derive(out: pd.DataFrame) -> None:
 def _stack_config(long, blocks, snaps) -> pd.DataFrame | None:
     if not len(long):
         return None
-    sel = long[long["btype"] == "config"]
+    sel = _pd(long.filter(pl.col("btype") == "config"))
     if not len(sel):
         return None
     sec = blocks["section"].to_numpy(dtype=object)[sel["block"].to_numpy()]
