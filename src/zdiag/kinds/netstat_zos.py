@@ -209,10 +209,11 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
                                     "section": section}))  # fmt: skip
 
     def add_fields(frame: pl.DataFrame, cols: dict[str, str]):
-        for col, key in cols.items():
-            if col in frame.columns:
-                fields.append(frame.select("idx", pl.lit(key).alias("key"),
-                                           pl.col(col).cast(pl.String).alias("value")))  # fmt: skip
+        """Fields a row rule prints itself, kept wide (one column per field)."""
+        have = [c for c in cols if c in frame.columns]
+        fields.append(
+            frame.select("idx", *[pl.col(c).cast(pl.String).alias(cols[c]) for c in have])
+        )
 
     for rule in ("conn_row", "conn_long_row"):
         if rule in m:
@@ -337,40 +338,46 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
 
 
 def _attach(fields: list[pl.DataFrame], blocks: pd.DataFrame) -> pl.DataFrame | None:
-    """Row-derived fields with the block (and its type) each one opens."""
+    """Row-derived fields (wide) with the block, and its type, each row opens."""
     if not fields:
         return None
-    f = pl.concat(fields)
+    f = pl.concat(fields, how="diagonal")
     pos = np.searchsorted(blocks["idx"].to_numpy(dtype=np.int64), f["idx"].to_numpy())
-    btype = blocks["btype"].to_numpy(dtype=object)[pos]
-    return f.with_columns(pl.Series("block", pos, dtype=pl.Int64),
-                          pl.Series("btype", btype.tolist(), dtype=pl.String))  # fmt: skip
-
-
-def _long_for(long: pl.DataFrame, fields: pl.DataFrame | None, blocks: pd.DataFrame,
-              btype: str, aliases: dict[str, str]) -> pl.DataFrame:  # fmt: skip
-    """(block, key, value) for one block type, from pair lines and from row-derived fields."""
-    parts = []
-    if len(long):
-        parts.append(long.filter(pl.col("btype") == btype).select("block", "key", "value"))
-    if fields is not None and len(fields):
-        parts.append(fields.filter(pl.col("btype") == btype).select("block", "key", "value"))
-    if not parts:
-        return pl.DataFrame(schema={"block": pl.Int64, "key": pl.String, "value": pl.String})
-    out = pl.concat(parts)
-    out = out.with_columns(pl.col("key").replace(aliases))
-    return out.sort("block", maintain_order=True)
+    types = pl.Series(blocks["btype"].tolist(), dtype=pl.String)
+    return f.with_columns(pl.Series("block", pos, dtype=pl.Int64), types.gather(pos).alias("btype"))
 
 
 def _wide_pl(long, fields, blocks, btype, aliases) -> pl.DataFrame | None:
-    """One row per block of this type, one string column per field name (first seen order)."""
-    lf = _long_for(long, fields, blocks, btype, aliases)
-    if not len(lf):
+    """One row per block of this type: the fields its row printed, then one string column
+    per `Label: value` field (first seen order)."""
+    parts = []
+    rows = None
+    if fields is not None and len(fields):
+        rows = fields.filter(pl.col("btype") == btype).drop("idx", "btype")
+        rows = rows.select([c for c in rows.columns if rows[c].null_count() < rows.height])
+        rows = rows if rows.height else None
+    if len(long):
+        lf = long.filter(pl.col("btype") == btype).select("block", "key", "value")
+        if len(lf):
+            lf = lf.with_columns(pl.col("key").replace(aliases))
+            order = lf["key"].unique(maintain_order=True).to_list()
+            lf = lf.unique(subset=["block", "key"], keep="first", maintain_order=True)
+            piv = lf.pivot(on="key", index="block", values="value", aggregate_function=None)
+            parts.append(piv.select("block", *order))
+    if rows is None and not parts:
         return None
-    order = lf["key"].unique(maintain_order=True).to_list()
-    lf = lf.unique(subset=["block", "key"], keep="first", maintain_order=True)
-    wide = lf.pivot(on="key", index="block", values="value", aggregate_function=None)
-    wide = wide.select("block", *order).sort("block")
+    if rows is None:
+        wide = parts[0]
+    elif not parts:
+        wide = rows
+    else:
+        piv = parts[0]
+        both = [c for c in piv.columns if c in rows.columns and c != "block"]
+        wide = rows.join(piv, on="block", how="full", coalesce=True, suffix="__p")
+        wide = wide.with_columns([pl.coalesce(c, f"{c}__p").alias(c) for c in both]).drop(
+            [f"{c}__p" for c in both]
+        )
+    wide = wide.sort("block")
     lines = blocks["idx"].to_numpy(dtype=np.int64)[wide["block"].to_numpy()] + 1
     return wide.with_columns(pl.Series("line", lines, dtype=pl.Int64))
 
