@@ -272,3 +272,20 @@ def fill_schema(df: pd.DataFrame, table: str) -> pd.DataFrame:
     if not add:
         return df
     return pd.concat([df, pd.DataFrame(add, index=df.index)], axis=1)
+
+
+def match_rows(
+    s: pl.Series, todo: np.ndarray, grammar: str, rule: str
+) -> tuple[np.ndarray, pl.DataFrame]:
+    """Lines (indexes into ``s``, among ``todo``) that match a row rule, and their groups.
+
+    A capture-free match (a DFA in Rust) finds the hits first; groups are extracted only
+    from those, which keeps the many rules that match few lines cheap."""
+    pat = row_regex(grammar, rule)
+    sub = s.gather(todo)
+    mask = sub.str.contains(pat).fill_null(False).to_numpy()
+    idx = todo[mask]
+    got = extract(sub.filter(pl.Series(mask)), pat)
+    hit = got[MATCH_GROUP].is_not_null().to_numpy()  # always true; kept as a guard
+    got = got.filter(pl.Series(hit)).drop(MATCH_GROUP)
+    return idx[hit], got.insert_column(0, pl.Series("idx", idx[hit], dtype=pl.Int64))

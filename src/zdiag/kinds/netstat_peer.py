@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import netstat_common as nc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
@@ -54,11 +53,8 @@ _FLOAT_INFO = {"rto_ms", "rtt_ms"}
 
 
 def _hits(s: pl.Series, todo: np.ndarray, rule: str) -> tuple[np.ndarray, pd.DataFrame]:
-    got = extract(s.gather(todo), row_regex(GRAMMAR, rule))
-    hit = got[MATCH_GROUP].is_not_null().to_numpy()
-    df = got.filter(pl.Series(hit)).drop(MATCH_GROUP).to_pandas(use_pyarrow_extension_array=True)
-    df.insert(0, "idx", todo[hit])
-    return todo[hit], df
+    idx, df = nc.match_rows(s, todo, GRAMMAR, rule)
+    return idx, df.to_pandas(use_pyarrow_extension_array=True)
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:

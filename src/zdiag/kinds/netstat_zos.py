@@ -106,13 +106,10 @@ def _match_rules(body: pl.Series, msgid: np.ndarray, acct: Accounting) -> dict[s
         todo = remaining if rule not in NO_ID_RULES else remaining[~has_id[remaining]]
         if not len(todo):
             continue
-        got = extract(body.gather(todo), row_regex(GRAMMAR, rule))
-        hit = got[MATCH_GROUP].is_not_null().to_numpy()
-        if not hit.any():
+        idx, df = nc.match_rows(body, todo, GRAMMAR, rule)
+        if not len(idx):
             continue
-        idx = todo[hit]
-        df = got.filter(pl.Series(hit)).drop(MATCH_GROUP)
-        out[rule] = df.insert_column(0, pl.Series("idx", idx, dtype=pl.Int64))
+        out[rule] = df
         remaining = np.setdiff1d(remaining, idx, assume_unique=True)
     return out
 
