@@ -52,9 +52,8 @@ SS_INFO = {
 _FLOAT_INFO = {"rto_ms", "rtt_ms"}
 
 
-def _hits(s: pl.Series, todo: np.ndarray, rule: str) -> tuple[np.ndarray, pd.DataFrame]:
-    idx, df = nc.match_rows(s, todo, GRAMMAR, rule)
-    return idx, df.to_pandas(use_pyarrow_extension_array=True)
+def _hits(s: pl.Series, todo: np.ndarray, rule: str) -> tuple[np.ndarray, pl.DataFrame]:
+    return nc.match_rows(s, todo, GRAMMAR, rule)
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
@@ -90,7 +89,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
             conns = info
         tables["connections"] = conns
     if "vos_request" in m:
-        tables["stack_config"] = _vos(m["vos_request"])
+        tables["stack_config"] = _vos(m["vos_request"].to_pandas(use_pyarrow_extension_array=True))
         acct.parsed(m["vos_request"]["idx"].to_numpy())
     return tables
 
@@ -105,29 +104,28 @@ def _in_section(idx: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> np.nd
     return (o >= 0) & (o > c)
 
 
-def _connections(rows: list[pd.DataFrame]) -> pd.DataFrame:
-    df = pd.concat(rows, ignore_index=True).sort_values("idx", kind="stable")
-    df = df.reset_index(drop=True)
-    n = len(df)
+def _connections(rows: list[pl.DataFrame]) -> pd.DataFrame:
+    df = pl.concat(rows, how="diagonal").sort("idx")
+    n = df.height
 
-    def col(name):
-        return df[name].astype(object) if name in df else pd.Series([None] * n, dtype=object)
+    def col(name: str) -> pl.Series:
+        return df[name] if name in df.columns else pl.Series([None] * n, dtype=pl.String)
 
-    raw = col("nt_state").where(col("nt_state").notna(), col("ss_state"))
-    proto = col("proto").where(col("proto").notna(), col("netid"))
-    out = pd.DataFrame({"line": pd.array(df["idx"].to_numpy() + 1, dtype="Int64")})
-    out["proto"] = pd.array(proto, dtype=STR)
+    raw = pl.select(pl.coalesce(col("nt_state"), col("ss_state"))).to_series()
+    cols: dict[str, pl.Series] = {"line": df["idx"] + 1}
+    cols["proto"] = pl.select(pl.coalesce(col("proto"), col("netid"))).to_series()
     for side, name in (("local", "local"), ("remote", "foreign")):
-        sp = nc.split_sockets(col(name), GRAMMAR, SOCKET_RULES)
-        out[f"{side}_ip"] = sp["ip"].array
-        out[f"{side}_port"] = sp["port"].array
-        out[f"{side}_port_name"] = sp["port_name"].array
-    out["state_raw"] = pd.array(raw, dtype=STR)
-    out["state"] = nc.normalise_states(out["state_raw"]).array
-    out["send_q"] = pd.array(pd.to_numeric(df["send_q"].astype(object)), dtype="Int64")
-    out["recv_q"] = pd.array(pd.to_numeric(df["recv_q"].astype(object)), dtype="Int64")
-    out["program"] = pd.array(col("program"), dtype=STR)
-    return out
+        sp = nc.split_sockets_pl(col(name), GRAMMAR, SOCKET_RULES)
+        cols[f"{side}_ip"] = sp["ip"]
+        cols[f"{side}_port"] = sp["port"]
+        cols[f"{side}_port_name"] = sp["port_name"]
+    cols["state_raw"] = raw
+    cols["state"] = nc.normalise_states_pl(raw)
+    cols["send_q"] = df["send_q"].cast(pl.Int64)
+    cols["recv_q"] = df["recv_q"].cast(pl.Int64)
+    cols["program"] = col("program")
+    out = nc.to_pandas(pl.DataFrame({k: v.alias(k) for k, v in cols.items()}))
+    return nc.fill_schema(out, "connections")
 
 
 def _ss_info(s: pl.Series, acct: Accounting, conns: pd.DataFrame) -> pd.DataFrame | None:
@@ -143,17 +141,17 @@ def _ss_info(s: pl.Series, acct: Accounting, conns: pd.DataFrame) -> pd.DataFram
     k = np.searchsorted(row_idx, idx, side="right") - 1
     # everything between the row and this line must be info lines too: row_idx[k] + 1 .. idx
     ok = indented & (k >= 0)
-    idx, df, k = idx[ok], df[ok].reset_index(drop=True), k[ok]
+    idx, df, k = idx[ok], df.filter(pl.Series(ok)), k[ok]
     contiguous = np.zeros(len(idx), dtype=bool)
     if len(idx):
         prev_ok = np.r_[False, (np.diff(idx) == 1) & (np.diff(k) == 0)]
         first = idx == row_idx[k] + 1
         contiguous = _run(first, prev_ok)
-    idx, df, k = idx[contiguous], df[contiguous].reset_index(drop=True), k[contiguous]
+    idx, df, k = idx[contiguous], df.filter(pl.Series(contiguous)), k[contiguous]
     if not len(idx):
         return None
     acct.parsed(idx)
-    info = pl.Series("i", df["info"].astype(object).tolist(), dtype=pl.String)
+    info = df["info"]
     vals = {}
     for key, colname in SS_INFO.items():
         pat = rf"(?:^|\s){re.escape(key)}:([0-9.]+)"
