@@ -68,35 +68,6 @@ def canonical_ips(col: pd.Series) -> pd.Series:
     return pd.Series(vals.map(mapping), index=col.index, dtype=STR)
 
 
-def split_sockets(tokens: pd.Series, grammar: str, rules: tuple[str, ...]) -> pd.DataFrame:
-    """Split socket tokens into ``ip`` and ``port`` with the grammar's socket rules, tried in
-    order (first match wins). Ports that are not numbers (``*``, service names) become null
-    ports and are kept in ``port_name``."""
-    n = len(tokens)
-    ip = np.full(n, None, dtype=object)
-    port = np.full(n, None, dtype=object)
-    todo = tokens.notna().to_numpy().copy()
-    s = pl.Series("t", tokens.astype(object).where(tokens.notna(), None).tolist(), dtype=pl.String)
-    for rule in rules:
-        if not todo.any():
-            break
-        got = extract(s, row_regex(grammar, rule))
-        hit = got[MATCH_GROUP].is_not_null().to_numpy() & todo
-        ip[hit] = got["ip"].to_numpy()[hit]
-        port[hit] = got["port"].to_numpy()[hit]
-        todo &= ~hit
-    port_s = pd.Series(port, dtype=object)
-    num = pd.to_numeric(port_s, errors="coerce")
-    name = port_s.where(num.isna() & port_s.notna() & (port_s != "*"))
-    return pd.DataFrame(
-        {
-            "ip": canonical_ips(pd.Series(ip, dtype=object)).replace("", pd.NA),
-            "port": pd.array(num, dtype="Int64"),
-            "port_name": pd.array(name, dtype=STR),
-        }
-    )
-
-
 # ---- field names and typed columns ------------------------------------------------------
 
 _SNAKE_ALIASES = {
