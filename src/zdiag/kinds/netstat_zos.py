@@ -175,7 +175,10 @@ def _pairs_long(pairs: pl.DataFrame) -> pl.DataFrame:
     b = pairs.filter(pl.col("label2").is_not_null()).select(
         "idx", pl.lit(2).alias("pos"), pl.col("label2").alias("label"),
         pl.col("value2").alias("value"))  # fmt: skip
-    long = pl.concat([a, b]).sort(["idx", "pos"])
+    c = pairs.filter(pl.col("label3").is_not_null()).select(
+        "idx", pl.lit(3).alias("pos"), pl.col("label3").alias("label"),
+        pl.col("value3").alias("value"))  # fmt: skip
+    long = pl.concat([a, b, c]).sort(["idx", "pos"])
     uniq = long["label"].unique().to_list()
     mapping = {u: nc.snake(u) for u in uniq if u is not None}
     return long.with_columns(
@@ -461,7 +464,7 @@ def _derive(out: pd.DataFrame) -> None:
     ttls_cols = [c for c in ("ttls_policy", "ttls_conn_status", "ttls") if c in out.columns]
     if ttls_cols:
         out["ttls"] = _first_of(out, ttls_cols).to_numpy()
-    ka = [c for c in out.columns if "keep_alive" in c or "keepalive" in c and c != "keepalive"]
+    ka = [c for c in out.columns if ("keep_alive" in c or "keepalive" in c) and c != "keepalive"]
     if ka:
         out["keepalive"] = _first_of(out, ka).to_numpy()
     if "start_date" in out.columns:
