@@ -91,17 +91,18 @@ SCHEMAS: dict[str, dict[str, object]] = {
     },
     "routes": {
         **PROVENANCE,
-        "stack": STR, "snapshot_ts": TS, "ip_version": INT, "destination": STR,
+        "stack": STR, "release": STR, "snapshot_ts": TS, "ip_version": INT, "destination": STR,
         "gateway": STR, "flags": STR, "refcnt": INT, "interface": STR, "mtu": INT,
     },
     "arp": {
         **PROVENANCE,
-        "stack": STR, "snapshot_ts": TS, "ip": STR, "mac": STR, "interface": STR,
+        "stack": STR, "release": STR, "snapshot_ts": TS, "ip": STR, "mac": STR, "interface": STR,
         "hw_type": STR,
     },
     "interfaces": {
         **PROVENANCE,
-        "stack": STR, "snapshot_ts": TS, "name": STR, "ip": STR, "type": STR, "status": STR,
+        "stack": STR, "release": STR, "snapshot_ts": TS, "name": STR, "ip": STR, "type": STR,
+        "status": STR,
         "kind": STR,
     },
     "findings": {

@@ -154,11 +154,11 @@ def _snap_of(idx: np.ndarray, snaps: pd.DataFrame) -> np.ndarray:
     return np.searchsorted(snaps["idx"].to_numpy(), idx, side="right") - 1
 
 
-def _stamp(df: pd.DataFrame, snap: np.ndarray, snaps: pd.DataFrame, release=True) -> None:
+def _stamp(df: pd.DataFrame, snap: np.ndarray, snaps: pd.DataFrame) -> None:
     """Add stack, release and snapshot_ts of each row's snapshot (in place)."""
     ok = snap >= 0
     k = np.clip(snap, 0, None)
-    for col in ("stack", "release") if release else ("stack",):
+    for col in ("stack", "release"):
         vals = snaps[col].to_numpy(dtype=object)[k] if len(snaps) else np.full(len(df), None)
         df[col] = pd.array(np.where(ok, vals, None), dtype=STR)
     if not len(snaps):
@@ -498,7 +498,7 @@ def _routes(rows, long, fields, blocks, snaps, ip_version_at, acct) -> pd.DataFr
     if rows is not None and len(rows):
         idx = rows["idx"].to_numpy()
         df = pd.DataFrame({"line": pd.array(idx + 1, dtype="Int64")})
-        _stamp(df, _snap_of(idx, snaps), snaps, release=False)
+        _stamp(df, _snap_of(idx, snaps), snaps)
         v = ip_version_at(idx)
         df["ip_version"] = pd.array(pd.Series(v).fillna(4), dtype="Int64")
         df["destination"] = rows["destination"].astype(object).to_numpy()
@@ -514,7 +514,7 @@ def _routes(rows, long, fields, blocks, snaps, ip_version_at, acct) -> pd.DataFr
     if wide is not None:
         idx = wide["line"].to_numpy() - 1
         df = pd.DataFrame({"line": pd.array(idx + 1, dtype="Int64")})
-        _stamp(df, _snap_of(idx, snaps), snaps, release=False)
+        _stamp(df, _snap_of(idx, snaps), snaps)
         v = ip_version_at(idx)
         df["ip_version"] = pd.array(pd.Series(v).fillna(6), dtype="Int64")
         for col in wide.columns:
@@ -534,7 +534,7 @@ def _routes(rows, long, fields, blocks, snaps, ip_version_at, acct) -> pd.DataFr
 def _finish_ifaces(wide: pd.DataFrame, snaps) -> pd.DataFrame:
     idx = wide["line"].to_numpy() - 1
     out = pd.DataFrame({"line": pd.array(idx + 1, dtype="Int64")})
-    _stamp(out, _snap_of(idx, snaps), snaps, release=False)
+    _stamp(out, _snap_of(idx, snaps), snaps)
     for col in wide.columns:
         if col not in ("block", "line"):
             keep = frozenset({"name", "type", "status", "address", "kind"})
@@ -554,7 +554,7 @@ def _finish_ifaces(wide: pd.DataFrame, snaps) -> pd.DataFrame:
 def _finish_arp(wide: pd.DataFrame, snaps) -> pd.DataFrame:
     idx = wide["line"].to_numpy() - 1
     out = pd.DataFrame({"line": pd.array(idx + 1, dtype="Int64")})
-    _stamp(out, _snap_of(idx, snaps), snaps, release=False)
+    _stamp(out, _snap_of(idx, snaps), snaps)
     for col in wide.columns:
         if col not in ("block", "line"):
             out[col] = wide[col].astype(STR).to_numpy()
