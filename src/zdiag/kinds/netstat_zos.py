@@ -170,14 +170,14 @@ def _stamp(df: pd.DataFrame, snap: np.ndarray, snaps: pd.DataFrame) -> None:
 
 def _pairs_long(pairs: pl.DataFrame) -> pl.DataFrame:
     """(idx, pos, label, key, value) for every pair printed on a pair line."""
-    a = pairs.select("idx", pl.lit(1).alias("pos"), pl.col("label1").alias("label"),
-                     pl.col("value1").alias("value"))  # fmt: skip
+    a = pairs.select("idx", pl.lit(1).alias("pos"), pl.col("label1").cast(pl.String).alias("label"),
+                     pl.col("value1").cast(pl.String).alias("value"))  # fmt: skip
     b = pairs.filter(pl.col("label2").is_not_null()).select(
-        "idx", pl.lit(2).alias("pos"), pl.col("label2").alias("label"),
-        pl.col("value2").alias("value"))  # fmt: skip
+        "idx", pl.lit(2).alias("pos"), pl.col("label2").cast(pl.String).alias("label"),
+        pl.col("value2").cast(pl.String).alias("value"))  # fmt: skip
     c = pairs.filter(pl.col("label3").is_not_null()).select(
-        "idx", pl.lit(3).alias("pos"), pl.col("label3").alias("label"),
-        pl.col("value3").alias("value"))  # fmt: skip
+        "idx", pl.lit(3).alias("pos"), pl.col("label3").cast(pl.String).alias("label"),
+        pl.col("value3").cast(pl.String).alias("value"))  # fmt: skip
     long = pl.concat([a, b, c]).sort(["idx", "pos"])
     uniq = long["label"].unique().to_list()
     mapping = {u: nc.snake(u) for u in uniq if u is not None}
