@@ -330,3 +330,23 @@ def test_unconfirmed_layouts_use_the_generic_stanza_path(tmp_path):
     assert (a["ip"], a["interface"], a["mac"], a["hw_type"]) == (
         "10.1.1.9", "OSAQDIOLINK", "00045ACD8F2D", "ethernet")  # fmt: skip
     assert str(a["snapshot_ts"]) == "1900-01-01 10:00:09"
+
+
+def test_upper_case_console_labels_land_in_the_same_columns(tmp_path):
+    # console responses print headings in upper case (console_d_..._v1r6.txt); an ALL-style
+    # block in that case is NOT in the samples - this checks the label mapping only
+    text = "\n".join(
+        [" EZZ2500I NETSTAT CS V1R6 TCPIP ",
+         " CLIENT NAME: CSQ9CHIN                 CLIENT ID: 000000BB",
+         "   LOCAL SOCKET: 10.1.1.2..1414          FOREIGN SOCKET: 10.1.0.2..51844",
+         "   BYTESIN:            0000002248        BYTESOUT:           0000002076",
+         "   SNDWND:             0000000000        MAXSNDWND:          0000064256",
+         " 1 OF 1 RECORDS DISPLAYED",
+         ""]
+    )  # fmt: skip
+    ts = parse_text(tmp_path, text)
+    r = ts["connections"].iloc[0]
+    assert (r["user"], r["conn_id"], r["local_port"], r["remote_ip"]) == (
+        "CSQ9CHIN", "000000BB", 1414, "10.1.0.2")  # fmt: skip
+    assert (r["bytes_in"], r["bytes_out"], r["snd_wnd"], r["max_snd_wnd"]) == (2248, 2076, 0, 64256)
+    assert ts["files"].iloc[0]["unrecognised"] == 0

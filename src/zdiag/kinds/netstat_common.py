@@ -76,14 +76,41 @@ _SNAKE_ALIASES = {
 }  # fmt: skip
 
 
-def snake(label: str) -> str:
-    """``MaxSndWnd`` → ``max_snd_wnd``, ``Smooth trip time`` → ``smooth_trip_time``."""
+#: ALL/CONFIG labels seen in real reports (FORMATS, samples). Their column names are fixed
+#: here so that the same field printed in another case or spacing (console responses are
+#: upper case: BYTESIN) lands in the same column.
+KNOWN_LABELS = (
+    "Client Name", "Client Id", "Local Socket", "Foreign Socket", "BytesIn", "BytesOut",
+    "SegmentsIn", "SegmentsOut", "StartDate", "StartTime", "Last Touched", "State", "RcvNxt",
+    "SndNxt", "ClientRcvNxt", "ClientSndNxt", "InitRcvSeqNum", "InitSndSeqNum",
+    "CongestionWindow", "SlowStartThreshold", "IncomingWindowNum", "OutgoingWindowNum",
+    "SndWl1", "SndWl2", "SndWnd", "MaxSndWnd", "SndUna", "rtt_seq", "MaximumSegmentSize",
+    "DSField", "Smooth trip time", "SmoothTripVariance", "ReXmt", "ReXmtCount", "DupACKs",
+    "RcvWnd", "SockOpt", "TcpTimer", "TcpSig", "TcpSel", "DefaultKeepALive", "FinWait2Time",
+    "TcpTimeStamp", "TimeWaitInterval", "DestIP", "Gw", "Intf", "Refcnt", "Flgs", "MTU",
+)  # fmt: skip
+
+
+def _squash(label: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", label.lower())
+
+
+def _camel_snake(label: str) -> str:
     label = label.strip()
     if label in _SNAKE_ALIASES:
         return _SNAKE_ALIASES[label]
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", label)
     s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()
     return re.sub(r"_+", "_", s) or "field"
+
+
+_KNOWN = {_squash(label): _camel_snake(label) for label in KNOWN_LABELS}
+
+
+def snake(label: str) -> str:
+    """``MaxSndWnd`` → ``max_snd_wnd``, ``Smooth trip time`` → ``smooth_trip_time``; a known
+    label in any case or spacing (``BYTESIN``) → its known column (``bytes_in``)."""
+    return _KNOWN.get(_squash(label)) or _camel_snake(label)
 
 
 _INT_RX = r"^[+-]?\d+$"
