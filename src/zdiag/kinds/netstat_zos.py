@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from zdiag.grammar import MATCH_GROUP, extract, row_regex
+from zdiag.grammar import row_regex
 from zdiag.kinds import netstat_common as nc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
@@ -90,11 +90,17 @@ def _series(lines: list[str]) -> pl.Series:
 
 
 def _bodies(s: pl.Series) -> tuple[pl.Series, np.ndarray]:
-    """Split off a leading message ID; returns (bodies, msgid per line or None)."""
-    got = extract(s, row_regex(GRAMMAR, "msgid_prefix"))
-    has = got[MATCH_GROUP].is_not_null()
-    body = pl.select(pl.when(has).then(got["body"]).otherwise(s)).to_series()
-    return body, got["msgid"].to_numpy()
+    """Split off a leading message ID; returns (bodies, msgid per line or None).
+
+    Which lines carry an ID is decided by the grammar's ``msgid_prefix`` rule (a capture-free
+    match); the ID is then the first 8 characters, as the MSGID terminal fixes its width."""
+    has = s.str.contains(row_regex(GRAMMAR, "msgid_prefix")).fill_null(False)
+    lead = s.str.strip_chars_start(" \t")
+    msgid = pl.select(pl.when(has).then(lead.str.slice(0, 8))).to_series()
+    body = pl.select(
+        pl.when(has).then(lead.str.slice(8).str.strip_chars_start(" \t")).otherwise(s)
+    ).to_series()
+    return body, msgid.to_numpy()
 
 
 def _match_rules(body: pl.Series, msgid: np.ndarray, acct: Accounting) -> dict[str, pl.DataFrame]:
