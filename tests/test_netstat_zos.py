@@ -350,3 +350,22 @@ def test_upper_case_console_labels_land_in_the_same_columns(tmp_path):
         "CSQ9CHIN", "000000BB", 1414, "10.1.0.2")  # fmt: skip
     assert (r["bytes_in"], r["bytes_out"], r["snd_wnd"], r["max_snd_wnd"]) == (2248, 2076, 0, 64256)
     assert ts["files"].iloc[0]["unrecognised"] == 0
+
+
+def test_values_with_blanks_and_three_pairs(tmp_path):
+    # mechanism test (field names not from a captured report): a value may hold blanks, and
+    # a line may carry three pairs
+    text = "\n".join(
+        [TITLE.format("10:00:00"),
+         "Client Name: CSQ9CHIN                 Client Id: 000000BB",
+         "  SendStatus:         Not blocked       RcvWnd:             0000130987",
+         "  ApplicationData:    CSQ9  CHIN  X",
+         "  TcpSig:  04   TcpSel:  40   TcpDet:  C0",
+         ""]
+    )  # fmt: skip
+    ts = parse_text(tmp_path, text)
+    r = ts["connections"].iloc[0]
+    assert r["send_status"] == "Not blocked" and r["rcv_wnd"] == 130987
+    assert r["application_data"] == "CSQ9  CHIN  X"
+    assert (r["tcp_sig"], r["tcp_sel"], r["tcp_det"]) == ("04", "40", "C0")
+    assert ts["files"].iloc[0]["unrecognised"] == 0
