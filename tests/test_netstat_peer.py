@@ -177,3 +177,22 @@ def test_every_line_accounted_for_shuffled_duplicated_truncated(picks, cut):
 def test_samples_fully_accounted(path):
     f = zdiag.parse([path])["files"].iloc[0]
     assert f["kind"] == "netstat.peer" and f["unrecognised"] == 0 and pd.isna(f["error"])
+
+
+def test_date_lines_give_one_snapshot_ts_per_iteration(tmp_path):
+    # a capture loop `while true; do date; ss -tan; sleep 30; done` (date(1) default and ISO
+    # forms); the ss lines are those of ss_tan_closewait_finwait2_lazyserver.txt
+    head = "State      Recv-Q Send-Q Local Address:Port  Peer Address:Port Process"
+    row = "CLOSE-WAIT 1      0          127.0.0.1:9090     127.0.0.1:33186"
+    text = "\n".join(
+        ["Mon Nov 23 23:59:50 UTC 2026", head, row,
+         "Tue Nov 24 00:00:20 UTC 2026", head, row,
+         "2026-11-24T00:00:50+00:00", head, row, ""]
+    )  # fmt: skip
+    ts = parse_text(tmp_path, text)
+    c = ts["connections"]
+    assert [str(t) for t in c["snapshot_ts"]] == [
+        "2026-11-23 23:59:50", "2026-11-24 00:00:20", "2026-11-24 00:00:50"]  # fmt: skip
+    key = ["local_ip", "local_port", "remote_ip", "remote_port"]
+    assert c.groupby(key).size().tolist() == [3]
+    assert ts["files"].iloc[0]["unrecognised"] == 0

@@ -14,7 +14,9 @@ Tables:
   ``state_raw``, program; from ``ss -i``: cong_wnd (cwnd), bytes_in (bytes_received),
   bytes_out (bytes_sent or bytes_acked), rexmt (retrans total) and rto_ms, rtt_ms, mss,
   ssthresh, snd_wnd (when ss prints it), lastsnd/lastrcv/lastack_ms, unacked.
-  stack and snapshot_ts stay null: these commands print neither.
+  stack stays null (these commands do not print it); snapshot_ts is the time of the last
+  `date` output line above the row (``Mon Nov 23 17:41:57 UTC 2026`` or ISO 8601), as a
+  capture loop ``date; ss -tan`` prints it, else null.
 - ``stack_config`` (OpenVOS requests): name, value as printed, value_num (hex for
   set_longword, as the OpenVOS request takes it).
 
@@ -37,7 +39,7 @@ from zdiag.tables import STR
 
 GRAMMAR = "netstat_peer"
 LINE_RULES = ("inet_title", "unix_title", "inet_heading", "ss_heading", "unix_heading",
-              "inet_row", "ss_row", "vos_request")  # fmt: skip
+              "inet_row", "ss_row", "vos_request", "date_line", "iso_date_line")  # fmt: skip
 LAYOUT_RULES = ("inet_title", "unix_title", "inet_heading", "ss_heading", "unix_heading")
 SOCKET_RULES = ("socket_bracket", "socket_colon", "socket_dot")
 
@@ -87,11 +89,38 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         info = _ss_info(s, acct, conns)
         if info is not None:
             conns = info
+        conns["snapshot_ts"] = _snapshot_ts(m, conns["line"].to_numpy(dtype=np.int64) - 1)
         tables["connections"] = conns
+    for rule in ("date_line", "iso_date_line"):
+        if rule in m:
+            acct.parsed(m[rule]["idx"].to_numpy())
     if "vos_request" in m:
         tables["stack_config"] = _vos(m["vos_request"].to_pandas(use_pyarrow_extension_array=True))
         acct.parsed(m["vos_request"]["idx"].to_numpy())
     return tables
+
+
+def _snapshot_ts(m: dict[str, pl.DataFrame], rows: np.ndarray) -> np.ndarray:
+    """The time of the last `date` line above each row (NaT when none): a capture loop of
+    `date; ss -tan` gives one snapshot_ts per iteration."""
+    parts = []
+    if "date_line" in m:
+        d = m["date_line"]
+        text = d["year"] + " " + d["month"] + " " + d["day"] + " " + d["clock"]
+        ts = text.str.to_datetime("%Y %b %d %H:%M:%S", strict=False, time_unit="us")
+        parts.append(pl.DataFrame({"idx": d["idx"], "ts": ts}))
+    if "iso_date_line" in m:
+        d = m["iso_date_line"]
+        stamp = d["iso_stamp"].str.slice(0, 19).str.replace("T", " ")
+        ts = stamp.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+        parts.append(pl.DataFrame({"idx": d["idx"], "ts": ts}))
+    out = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[us]")
+    if not parts:
+        return out
+    marks = pl.concat(parts).sort("idx")
+    k = np.searchsorted(marks["idx"].to_numpy(), rows, side="right") - 1
+    vals = marks["ts"].to_numpy().astype("datetime64[us]")
+    return np.where(k >= 0, vals[np.clip(k, 0, None)], out)
 
 
 def _in_section(idx: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> np.ndarray:
