@@ -49,6 +49,7 @@ HEADER_FONT = Font(bold=True, color="FFFFFF")
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
 MAX_WIDTH = 60
+SUMMARY_FILES_MAX = 10_000  # files listed on Summary (all of them are on Files)
 
 FINDING_COLUMNS = ("#", "level", "rule_id", "title", "message", "case", "source", "line",
                    "lines", "key", "first_ts", "last_ts", "evidence", "remedy", "references")  # fmt: skip
@@ -97,11 +98,13 @@ class _Sheet:
     every part; with a header the top row is frozen and an autofilter spans the data."""
 
     def __init__(self, book: _Book, title: str, *, header: Sequence[str] | None = None,
-                 widths: Sequence[float] | None = None, landscape: bool = False):  # fmt: skip
+                 widths: Sequence[float] | None = None, landscape: bool = False,
+                 split: bool = True):  # fmt: skip
         self.book, self.base = book, title
         self.header = list(header) if header is not None else None
         self.widths = list(widths or [])
         self.landscape = landscape
+        self.split = split  # False: one sheet only (Summary, whose size zdiag bounds)
         self.parts: list[list] = []  # [worksheet, rows written]
         self.title = book.title(title)
         self._new_part(self.title)
@@ -131,12 +134,15 @@ class _Sheet:
 
     def ensure_room(self) -> None:
         """Open the next part when the current one is full."""
-        if self.parts[-1][1] >= SHEET_ROWS:
+        if self.split and self.parts[-1][1] >= SHEET_ROWS:
             self._new_part(self.book.title(f"{self.base} ({len(self.parts) + 1})"))
 
     def append(self, row: list) -> tuple[str, int]:
         self.ensure_room()
         ws, n = self.parts[-1]
+        for c in row:  # a cell made before a new part opened must belong to the new part
+            if isinstance(c, Cell) and c.parent is not ws:  # (its hyperlink goes there)
+                c.parent = ws
         self._raw_append(row)
         return ws.title, n + 1
 
@@ -152,11 +158,13 @@ class _Sheet:
             for ws, n in self.parts:
                 ws.auto_filter.ref = f"A1:{last}{max(n, 1)}"
         if len(self.parts) > 1:
-            rows = sum(n for _, n in self.parts)
+            head = 1 if self.header is not None else 0
+            rows = sum(n - head for _, n in self.parts)
             names = ", ".join(f"'{ws.title}'" for ws, _ in self.parts[1:])
+            what = "rows" if head else "rows (blocks included)"
             self.book.notes.append(
-                f"'{self.title}' has {rows:,} rows, more than one sheet holds "
-                f"({SHEET_ROWS:,}): it continues on {names}."
+                f"'{self.title}' has {rows:,} {what}, more than one sheet holds "
+                f"({SHEET_ROWS - head:,}{' after the header' * head}): it continues on {names}."
             )
 
 
@@ -276,8 +284,8 @@ def evidence_rows(findings: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) ->
         merged["row"] = merged["row"].fillna(-1).astype(int)
         parts.append(merged)
     out = pd.concat(parts, ignore_index=True)
-    table_order = {t: i for i, t in enumerate(dict.fromkeys(long["table"]))}
-    out["torder"] = out["table"].map(table_order)
+    # within a finding: tables in the order first cited, rows in citation order
+    out["torder"] = out.groupby(["finding", "table"])["ord"].transform("min")
     out = out.sort_values(["finding", "torder", "ord", "row"], kind="stable")
     return out.drop(columns="torder").reset_index(drop=True)
 
@@ -465,6 +473,10 @@ def _write_summary(sheet: _Sheet, files: pd.DataFrame, findings: pd.DataFrame,
     for lvl in LEVELS:
         merged[lvl] = merged[lvl].fillna(0).astype(int)
     merged["findings"] = merged[list(LEVELS)].sum(axis=1)
+    if len(merged) > SUMMARY_FILES_MAX:
+        notes = [f"Summary lists the first {SUMMARY_FILES_MAX:,} of {len(merged):,} files; "
+                 "the Files sheet has them all."] + list(notes)  # fmt: skip
+        merged = merged.iloc[:SUMMARY_FILES_MAX]
     cols = [column_values(merged[c], ws) for c in head]
     for values in zip(*cols, strict=True):
         row(values)
@@ -569,7 +581,7 @@ def write_xlsx(path, tables: Mapping[str, pd.DataFrame], findings: pd.DataFrame 
 
     book = _Book()
     summary = _Sheet(book, "Summary", widths=[28, 44, 18, 11, 9, 9, 9, 13, 24]
-                     + [9] * 5 + [10], landscape=True)  # fmt: skip
+                     + [9] * 5 + [10], landscape=True, split=False)  # fmt: skip
 
     ev = evidence_rows(findings, tables)
     # Findings precede Evidence; each link is computed from the Evidence layout.
