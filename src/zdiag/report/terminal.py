@@ -78,9 +78,12 @@ def render(findings: pd.DataFrame | None, files: pd.DataFrame | None = None, *,
             for s, ln in zip(rows["source"].tolist(), rows["line"].tolist(), strict=True)
         ]
         msg = rows["message"].map(_s).tolist()
-        w_rule = min(max([len("RULE")] + [len(r) for r in rule]), 40)
-        w_where = min(max([len("WHERE")] + [len(x) for x in where]), 50)
-        w_msg = max(width - 8 - w_rule - w_where - 6, 20)
+        # columns share the width: rule and where get what they need up to a share,
+        # the message takes the rest (at least 10 characters)
+        avail = max(width - 14, 30)
+        w_rule = min(max([4] + [len(r) for r in rule]), max(12, avail // 4))
+        w_where = min(max([5] + [len(x) for x in where]), max(16, (avail - w_rule) // 2))
+        w_msg = max(avail - w_rule - w_where, 10)
         out.append(f"{'LEVEL':<8}  {'RULE':<{w_rule}}  {'WHERE':<{w_where}}  MESSAGE")
         for lv, r, wh, m in zip(level, rule, where, msg, strict=True):
             tag = f"{lv:<8}"
