@@ -458,7 +458,7 @@ def _write_summary(sheet: _Sheet, files: pd.DataFrame, findings: pd.DataFrame,
     row(["zdiag findings report"], font=TITLE_FONT)
     when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     row([f"zdiag {__version__}, written {when}; {len(findings)} findings from "
-         f"{len(rules_meta)} rules over {len(files)} files"])  # fmt: skip
+         f"{len(rules_meta)} rules over {len(files)} file{'s' * (len(files) != 1)}"])  # fmt: skip
     row([])
 
     # per case and file
@@ -480,7 +480,7 @@ def _write_summary(sheet: _Sheet, files: pd.DataFrame, findings: pd.DataFrame,
     cols = [column_values(merged[c], ws) for c in head]
     for values in zip(*cols, strict=True):
         row(values)
-    total = ["total", f"{len(files)} files", "", ""]
+    total = ["total", f"{len(files)} file{'s' * (len(files) != 1)}", "", ""]
     for c in ("lines", "parsed", "layout", "unrecognised"):
         total.append(int(pd.to_numeric(files[c], errors="coerce").fillna(0).sum()) if c in files else 0)  # fmt: skip
     total.append(int(files["error"].notna().sum()) if "error" in files else 0)
@@ -537,6 +537,9 @@ def _write_summary(sheet: _Sheet, files: pd.DataFrame, findings: pd.DataFrame,
         chart.y_axis.title = "findings"
         chart.x_axis.title = "rule"
         chart.y_axis.majorGridlines = None
+        chart.gapWidth = 40
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.majorUnit = max(1, -(-int(by_rule[list(LEVELS)].sum(axis=1).max()) // 8))
         data = Reference(ws, min_col=4, max_col=3 + len(LEVELS), min_row=head_row,
                          max_row=last_rule_row)  # fmt: skip
         cats = Reference(ws, min_col=1, min_row=first_rule_row, max_row=last_rule_row)
