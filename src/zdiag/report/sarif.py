@@ -240,7 +240,11 @@ def write_sarif(path, findings: pd.DataFrame, rules_meta: Sequence[Mapping],
                 tables: Mapping[str, pd.DataFrame] | None = None) -> Path | None:  # fmt: skip
     """Write SARIF 2.1.0 to ``path`` (``-`` for standard output)."""
     log = build_sarif(findings, rules_meta, tables)
-    text = json.dumps(log, indent=2, ensure_ascii=False, default=str) + "\n"
+    # indented for people when small; compact when big (json's C encoder only runs
+    # without indent, and the file is for machines then)
+    n_locs = sum(len(r["locations"]) for r in log["runs"][0]["results"])
+    indent = 2 if n_locs <= 20_000 else None
+    text = json.dumps(log, indent=indent, ensure_ascii=False, default=str) + "\n"
     if str(path) == "-":
         import sys
 

@@ -26,6 +26,7 @@ from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -47,7 +48,13 @@ LEVEL_CHART = {"critical": "C00000", "high": "ED7D31", "medium": "FFC000", "low"
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 BOLD = Font(bold=True)
+BOLD_WHITE = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
+GREY_FILL = PatternFill("solid", fgColor="D9D9D9")
+LINK_FONT = Font(color="0563C1", underline="single")
+LINK_WHITE = Font(color="FFFFFF", underline="single")
+_LEVEL_STYLE = {lvl: (PatternFill("solid", fgColor=bg), Font(color=fg))
+                for lvl, (bg, fg) in LEVEL_FILL.items()}  # fmt: skip
 MAX_WIDTH = 60
 SUMMARY_FILES_MAX = 10_000  # files listed on Summary (all of them are on Files)
 
@@ -58,10 +65,8 @@ SUMMARY_FILE_COLUMNS = ("case", "source", "kind", "encoding", "lines", "parsed",
 
 
 def level_fill(level: str) -> tuple[PatternFill, Font] | None:
-    colours = LEVEL_FILL.get(str(level))
-    if colours is None:
-        return None
-    return PatternFill("solid", fgColor=colours[0]), Font(color=colours[1])
+    """The (fill, font) of a level's rows; None for a level zdiag does not know."""
+    return _LEVEL_STYLE.get(str(level))
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,10 +178,28 @@ def _styled(ws, value, fill=None, font=None):
     cell = safe_cell(value, ws)
     if not isinstance(cell, Cell):
         cell = WriteOnlyCell(ws, cell)
-    if fill is not None:
-        cell.fill = fill
-    if font is not None:
-        cell.font = font
+    if fill is not None or font is not None:
+        restyle(cell, fill, font)
+    return cell
+
+
+def restyle(cell: Cell, fill=None, font=None) -> Cell:
+    """Give ``cell`` a fill and/or font. openpyxl's style setters hash the Font and Fill
+    objects into the workbook's tables on every call, which dominated big workbooks; the
+    resulting style index array is computed once per combination and copied after that."""
+    wb = cell.parent.parent
+    cache = wb.__dict__.setdefault("_zdiag_styles", {})
+    st = cell._style if cell._style is not None else StyleArray()
+    key = (id(fill), id(font), *st)
+    hit = cache.get(key)
+    if hit is None:
+        if fill is not None:
+            cell.fill = fill
+        if font is not None:
+            cell.font = font
+        cache[key] = (StyleArray(cell._style), fill, font)  # held, so the ids stay theirs
+    else:
+        cell._style = StyleArray(hit[0])
     return cell
 
 
@@ -332,9 +355,9 @@ def _write_evidence(book: _Book, findings: pd.DataFrame, ev: pd.DataFrame,
     message = findings["message"].astype(object).tolist()
     for i in range(len(findings)):
         style = level_fill(level[i])
-        fill, font = style if style else (None, BOLD)
-        sheet.append(sheet.cells([f"#{i + 1}", level[i], rule[i], message[i]], fill=fill,
-                                 font=Font(bold=True, color=font.color) if style else BOLD))  # fmt: skip
+        fill = style[0] if style else None
+        font = BOLD_WHITE if level[i] == "critical" else BOLD
+        sheet.append(sheet.cells([f"#{i + 1}", level[i], rule[i], message[i]], fill, font))
         g = groups.get(i)
         if g is None:
             sheet.append(sheet.cells([i + 1, "", "", "", "", "no evidence rows cited"]))
@@ -342,8 +365,7 @@ def _write_evidence(book: _Book, findings: pd.DataFrame, ev: pd.DataFrame,
             for name, tg in g.groupby("table", sort=False):
                 cols, by_row = rendered.get(name, ([], {}))
                 head = ["finding", "table", "source", "line"] + cols
-                sheet.append(sheet.cells(head, fill=PatternFill("solid", fgColor="D9D9D9"),
-                                         font=BOLD))  # fmt: skip
+                sheet.append(sheet.cells(head, fill=GREY_FILL, font=BOLD))
                 srcs = tg["source"].tolist()
                 lines = tg["line"].astype(object).where(tg["line"].notna(), None).tolist()
                 for src, line, r in zip(srcs, lines, tg["row"].tolist(), strict=True):
@@ -425,8 +447,7 @@ def _write_findings(book: _Book, findings: pd.DataFrame, ev: pd.DataFrame,
             link = cells[ev_col]
             link.hyperlink = Hyperlink(ref="", location=f"'{target_sheet}'!A{target_row}",
                                        tooltip="the rows behind this finding")  # fmt: skip
-            link.font = Font(color="FFFFFF" if levels[i] == "critical" else "0563C1",
-                             underline="single")  # fmt: skip
+            restyle(link, font=LINK_WHITE if levels[i] == "critical" else LINK_FONT)
             sheet.append(cells)
         start += len(chunk)
     sheet.close()
