@@ -7,6 +7,8 @@ import zipfile
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from test_report_excel_safe import PAYLOADS, assert_no_formulas
 from tools.report_sample import TRACE, ev, sample
@@ -279,3 +281,75 @@ def test_tables_workbook_for_zdiag_parse(tmp_path, monkeypatch):
     assert_no_formulas(path)
     with zipfile.ZipFile(path) as z:
         assert z.testzip() is None
+
+
+def test_real_sheet_limit_arithmetic():
+    """At Excel's real size: row 1,048,576 is the last of 'Evidence', the next is row 1 of
+    'Evidence (2)' (writing a million rows in a test would take minutes)."""
+    assert xlsx.SHEET_ROWS == 1_048_576 and tables_xlsx.MAX_ROWS == 1_048_575
+    assert xlsx._part_title("Evidence", 1_048_575) == "Evidence"
+    assert xlsx._part_title("Evidence", 1_048_576) == "Evidence (2)"
+    assert xlsx._part_title("Evidence", 3 * 1_048_576 + 5) == "Evidence (4)"
+
+
+def test_summary_lists_at_most_its_cap_of_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "SUMMARY_FILES_MAX", 1)
+    tables, findings, rules = rich_sample()
+    path = tmp_path / "cap.xlsx"
+    write_xlsx(path, tables, findings, rules)
+    wb = load_workbook(path)
+    col_b = [r[1] for r in wb["Summary"].iter_rows(values_only=True)]
+    assert TRACE in col_b and SYSLOG not in col_b
+    notes = [r[0] for r in wb["Summary"].iter_rows(values_only=True) if r[0]]
+    assert "Summary lists the first 1 of 2 files; the Files sheet has them all." in notes
+    assert len(data_rows(wb["Files"])) == 2
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    limit=st.integers(min_value=3, max_value=9),
+    cites=st.lists(
+        st.lists(st.tuples(st.sampled_from(["packets", "messages", "nosuch"]),
+                           st.integers(min_value=1, max_value=20)), max_size=6),
+        min_size=1, max_size=8,
+    ),
+)  # fmt: skip
+def test_links_land_on_their_block_for_any_evidence(tmp_path, monkeypatch, limit, cites):
+    """Property: whatever the evidence and the sheet size, every Findings link points at
+    the title row of its own Evidence block, and each block holds the rows it cites."""
+    monkeypatch.setattr(xlsx, "SHEET_ROWS", limit)
+    tables, _, rules = rich_sample_cached()
+    rows = [{"rule_id": f"r{i}", "level": ["high", "low"][i % 2], "title": "t", "case": "",
+             "source": TRACE, "line": 1, "lines": [], "key": "", "message": f"m{i}",
+             "remedy": "", "references": [], "first_ts": None, "last_ts": None,
+             "evidence": [{"table": t, "source": SYSLOG if t == "messages" else TRACE,
+                           "line": n} for t, n in c]}
+            for i, c in enumerate(cites)]  # fmt: skip
+    findings = conform("findings", pd.DataFrame(rows))
+    path = tmp_path / "prop.xlsx"
+    write_xlsx(path, tables, findings, rules)
+    wb = load_workbook(path)
+    col = FINDING_COLUMNS.index("evidence")
+    seen = 0
+    for part in [n for n in wb.sheetnames if n.startswith("Findings")]:
+        for r in data_rows(wb[part]):
+            sheet, cell = r[col].hyperlink.location.rsplit("!", 1)
+            ws = wb[sheet.strip("'")]
+            assert (
+                ws[cell].value == f"#{r[0].value}" and ws.cell(ws[cell].row, 3).value == r[2].value
+            )
+            want = len({(t, n) for t, n in cites[int(r[2].value[1:])]})
+            assert r[col].value.startswith(f"{want} row")
+            seen += 1
+    assert seen == len(cites)
+
+
+_CACHE: list = []
+
+
+def rich_sample_cached():
+    if not _CACHE:
+        _CACHE.append(rich_sample())
+    return _CACHE[0]
