@@ -269,6 +269,15 @@ def test_table_named_like_a_report_sheet(tmp_path):
     assert load_workbook(path).sheetnames[-1] == "Findings table"
 
 
+def test_long_table_names_keep_their_part_number(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "SHEET_ROWS", 3)
+    name = "a_table_name_of_thirty_one_chars"[:31]
+    df = pd.DataFrame({"source": pd.Series(["s"] * 5, dtype=STR), "line": range(5)})
+    tables_xlsx.write_tables_xlsx({name: df, "x[1]:y": df.iloc[:1]}, tmp_path / "n.xlsx")
+    names = load_workbook(tmp_path / "n.xlsx").sheetnames
+    assert names == [name, name[:27] + " (2)", name[:27] + " (3)", "x_1__y"]
+
+
 def test_tables_workbook_for_zdiag_parse(tmp_path, monkeypatch):
     tables, *_ = rich_sample()
     path = tmp_path / "t.xlsx"

@@ -140,7 +140,8 @@ class _Sheet:
     def ensure_room(self) -> None:
         """Open the next part when the current one is full."""
         if self.split and self.parts[-1][1] >= SHEET_ROWS:
-            self._new_part(self.book.title(f"{self.base} ({len(self.parts) + 1})"))
+            suffix = f" ({len(self.parts) + 1})"  # kept whole within Excel's 31 characters
+            self._new_part(self.book.title(self.title[: 31 - len(suffix)] + suffix))
 
     def append(self, row: list) -> tuple[str, int]:
         self.ensure_room()
