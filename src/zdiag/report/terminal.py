@@ -97,6 +97,8 @@ def render(findings: pd.DataFrame | None, files: pd.DataFrame | None = None, *,
             + ", ".join(f"{int(counts.get(lv, 0))} {lv}" for lv in LEVELS if counts.get(lv, 0))
         )
         hidden = len(f) - len(rows)
+        if not len(rows):
+            out[-2:] = [f"no findings at or above {min_level}"]
         if hidden:
             out[-1] += f" ({hidden} below {min_level} not shown)"
     else:
