@@ -97,24 +97,11 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
         k, _score = registry.detect_lines(lines)
     acct = Accounting(len(lines))
     _premark(lines, acct)
+    premarked = int((acct.status != 0).sum())
     row["lines"] = len(lines)
     if k is None or k.parse is None:
-        row["kind"] = "unknown"
-        row["error"] = "not a report kind zdiag reads (see `zdiag kinds`); skipped"
-        acct.claim_rest("unknown report kind: file skipped")
-        c = acct.counts()
-        row.update(c)
-        first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
-        result.unrecognised = pd.DataFrame(
-            {
-                "line": pd.array([first + 1], dtype="Int64"),
-                "text": pd.array([lines[first][:200] if lines else ""], dtype=STR),
-                "reason": pd.array([row["error"]], dtype=STR),
-            }  # fmt: skip
-        )
-        result.unrecognised = _provenance(result.unrecognised, case, src.name)
-        row["notes"] = "; ".join(notes) or None
-        return done()
+        reason = "not a report kind zdiag reads (see `zdiag kinds`); skipped"
+        return _skip_unknown(result, lines, acct, reason, notes, case, src.name, done)
     row["kind"] = k.name
     try:
         tables = k.parse(lines, acct)
@@ -123,6 +110,13 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
         result.traceback = traceback.format_exc()
         acct.claim_rest(f"{k.name} parser failed")
         tables = {}
+    if kind is None and not row["error"] and not _recognised_anything(acct, premarked, tables):
+        # the detector liked some words, but no line has the kind's layout (a JSON or
+        # e-mail quoting a report, say): the file is not that report
+        reason = f"looks like {k.name} but no line has its layout; skipped"
+        fresh = Accounting(len(lines))
+        _premark(lines, fresh)
+        return _skip_unknown(result, lines, fresh, reason, notes, case, src.name, done)
     if lines and not data.endswith((b"\n", b"\x15", b"\x25")):
         last = len(lines) - 1
         if acct.status[last] in (0, 3) and lines[last].strip():
@@ -131,6 +125,36 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
             row["error_line"] = last + 1
     row["notes"] = "; ".join(notes) or None
     return _finish(result, k, tables, acct, lines, case, src.name, done)
+
+
+def _recognised_anything(acct: Accounting, premarked: int, tables: dict) -> bool:
+    """Whether a detected kind found any of its own layout (a kind given with --kind is
+    taken at its word)."""
+    c = acct.counts()
+    rows = any(len(df) for df in tables.values() if df is not None)
+    return rows or c["parsed"] > 0 or c["layout"] > premarked
+
+
+def _skip_unknown(result, lines, acct, reason, notes, case, source, done) -> FileResult:
+    """Record a file no kind reads: counted, one unrecognised row, no tables."""
+    row = result.file_row
+    row["kind"], row["error"] = "unknown", reason
+    acct.claim_rest("unknown report kind: file skipped")
+    row.update(acct.counts())
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
+    result.unrecognised = _provenance(
+        pd.DataFrame(
+            {
+                "line": pd.array([first + 1], dtype="Int64"),
+                "text": pd.array([lines[first][:200] if lines else ""], dtype=STR),
+                "reason": pd.array([reason], dtype=STR),
+            }
+        ),
+        case,
+        source,
+    )
+    row["notes"] = "; ".join(notes) or None
+    return done()
 
 
 def _finish(result, k, tables, acct, lines, case, source, done) -> FileResult:
