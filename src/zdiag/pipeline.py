@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from zdiag.decode import decode
+from zdiag.decode import Lines, decode
 from zdiag.kinds import registry
 from zdiag.kinds.base import Accounting, Kind
 from zdiag.sources import Source, iter_sources
@@ -30,9 +30,19 @@ class FileResult:
     traceback: str | None = None
 
 
-def _premark(lines: list[str], acct: Accounting) -> None:
+def _premark(lines: list[str] | Lines, acct: Accounting) -> None:
+    if isinstance(lines, Lines):  # vectorised; [\s\x1c-\x1f] is what str.strip() removes
+        s = lines.series
+        mask = s.str.contains(r"^[\s\x1c-\x1f]*$") | s.str.starts_with("#zdiag-sample")
+        acct.layout(mask.arg_true().to_numpy())
+        return
     idx = [i for i, ln in enumerate(lines) if not ln.strip() or ln.startswith("#zdiag-sample")]
     acct.layout(idx)
+
+
+def takes_series(k: Kind | None) -> bool:
+    """Whether a kind's parser accepts :class:`~zdiag.decode.Lines` (declared in ``extra``)."""
+    return k is not None and k.extra.get("lines") == "series"
 
 
 def _provenance(df: pd.DataFrame, case: str, source: str) -> pd.DataFrame:
@@ -82,7 +92,7 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
             return done()
         return _finish(result, k, tables, acct, [], case, src.name, done)
 
-    dec = decode(data)
+    dec = decode(data, series=k is None or takes_series(k))
     row["encoding"] = dec.encoding
     notes = list(dec.notes)
     if dec.asa:
@@ -95,6 +105,8 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
     lines = dec.lines
     if k is None:
         k, _score = registry.detect_lines(lines)
+    if isinstance(lines, Lines) and not takes_series(k):
+        lines = lines.tolist()
     acct = Accounting(len(lines))
     _premark(lines, acct)
     row["lines"] = len(lines)

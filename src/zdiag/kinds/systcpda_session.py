@@ -21,12 +21,14 @@ arithmetic still works, and a day is added when the clock goes back by more than
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.decode import lines_series
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import systcpda_common as common
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -47,10 +49,17 @@ LINE_RULES = ("detail_heading", "elision_line", "address_line", "count_line", "s
               "pair_line", "section_line")  # fmt: skip
 
 
+_IPV4_CANONICAL = re.compile(
+    r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+)
+
+
 def canonical_ip(text: str | None) -> str | None:
     """Canonical form of an IP address; text that is not one (masked ``x.x.x.x``) as printed."""
     if text is None:
         return None
+    if _IPV4_CANONICAL.fullmatch(text):  # already canonical (the common case, no parse)
+        return text
     try:
         return str(ipaddress.ip_address(text.split("%")[0]))
     except ValueError:
@@ -80,73 +89,92 @@ class _Block:
         return key in self.fields
 
 
-def _session_rows(events: list[tuple[int, str, dict]], acct: Accounting) -> list[_Block]:
+#: a summary line as (line index, key, value, ((further key, value), ...)); the key decides
+#: where a new connection block starts (a key already set in the current block)
+_Event = tuple[int, str, object, tuple]
+
+_PAIR_KEYS = {"packets": ("packets_local", "packets_remote", _int),
+              "port": ("local_port", "remote_port", _int),
+              "client or server": ("role_local", "role_remote", None),
+              "application": ("application", "application_remote", None)}  # fmt: skip
+
+
+def _session_rows(events: list[_Event]) -> list[_Block]:
     """Fold the summary lines, in file order, into one block per connection."""
     blocks: list[_Block] = []
-    cur: _Block | None = None
-
-    def field_set(key: str, value, i: int) -> None:
-        nonlocal cur
-        if cur is None or cur.has(key):
-            cur = _Block(i)
-            blocks.append(cur)
-        cur.fields[key] = value
-
-    for i, rule, g in events:
-        if rule == "address_line":
-            key = "local_ip" if g["side"] == "Local" else "remote_ip"
-            field_set(key, canonical_ip(g["address"]), i)
-            acct.parsed(i)
-        elif rule == "count_line":
-            cls = FLAG_LETTERS.get(g["flag_char"])
-            if cls is None:
-                acct.unrecognised(i, f"unknown flag class ({g['flag_char']})")
-                continue
-            field_set(f"{cls}_local", _int(g["count_local"]), i)
-            cur.fields[f"{cls}_remote"] = _int(g["count_remote"])
-            acct.parsed(i)
-        elif rule == "stamp_line":
-            label = g["label"].lower()
-            key = {"first timestamp": "first_ts", "last timestamp": "last_ts"}.get(label)
-            if key is None:
-                acct.unrecognised(i, f"session field not known to zdiag: {g['label']!r}")
-                continue
-            field_set(key, f"{g['date']} {g['clock']}", i)
-            acct.parsed(i)
-        elif rule == "pair_line":
-            label = g["label"].strip().lower()
-            loc, rem = g["value_local"], g["value_remote"]
-            if label == "host":
-                acct.layout(i)  # the "Local, Remote" column heading of the block
-                continue
-            if label == "packets":
-                field_set("packets_local", _int(loc), i)
-                cur.fields["packets_remote"] = _int(rem)
-            elif label == "port":
-                field_set("local_port", _int(loc), i)
-                cur.fields["remote_port"] = _int(rem)
-            elif label == "client or server":
-                field_set("role_local", loc, i)
-                cur.fields["role_remote"] = rem
-            elif label == "application":
-                field_set("application", loc, i)
-                cur.fields["application_remote"] = rem
-            elif label.startswith("link speed"):
-                field_set("link_speed_local", _float(loc), i)
-                cur.fields["link_speed_remote"] = _float(rem)
-                cur.fields["link_speed_unit"] = g["unit"]
-            else:
-                acct.unrecognised(i, f"session field not known to zdiag: {g['label']!r}")
-                continue
-            acct.parsed(i)
-        elif rule == "section_line":
-            acct.layout(i)
+    cur: dict | None = None
+    for i, key, value, more in events:
+        if cur is None or key in cur:
+            blk = _Block(i)
+            blocks.append(blk)
+            cur = blk.fields
+        cur[key] = value
+        for k2, v2 in more:
+            cur[k2] = v2
     return blocks
 
 
-def _line_events(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[tuple[int, str, dict]]:
+def _rule_events(rule: str, idx: list[int], got: pl.DataFrame, acct: Accounting) -> list[_Event]:
+    """The events of one line rule's matches; marks their lines (parsed, layout or not
+    recognised with a reason)."""
+    col = got.get_column
+    if rule == "section_line":
+        acct.layout(idx)
+        return []
+    if rule == "address_line":
+        acct.parsed(idx)
+        keys = ["local_ip" if sd == "Local" else "remote_ip" for sd in col("side").to_list()]
+        ips = [canonical_ip(a) for a in col("address").to_list()]
+        return [(i, k, v, ()) for i, k, v in zip(idx, keys, ips, strict=True)]
+    out: list[_Event] = []
+    ok: list[int] = []
+    if rule == "count_line":
+        loc = col("count_local").cast(pl.Int64, strict=False).to_list()
+        rem = col("count_remote").cast(pl.Int64, strict=False).to_list()
+        for i, ch, lv, rv in zip(idx, col("flag_char").to_list(), loc, rem, strict=True):
+            cls = FLAG_LETTERS.get(ch)
+            if cls is None:
+                acct.unrecognised(i, f"unknown flag class ({ch})")
+                continue
+            out.append((i, f"{cls}_local", lv, ((f"{cls}_remote", rv),)))
+            ok.append(i)
+    elif rule == "stamp_line":
+        stamps = (col("date") + " " + col("clock")).to_list()
+        for i, label, v in zip(idx, col("label").to_list(), stamps, strict=True):
+            key = {"first timestamp": "first_ts", "last timestamp": "last_ts"}.get(label.lower())
+            if key is None:
+                acct.unrecognised(i, f"session field not known to zdiag: {label!r}")
+                continue
+            out.append((i, key, v, ()))
+            ok.append(i)
+    elif rule == "pair_line":
+        rows = zip(idx, col("label").to_list(), col("value_local").to_list(),
+                   col("value_remote").to_list(), col("unit").to_list(), strict=True)  # fmt: skip
+        for i, raw, loc, rem, unit in rows:
+            label = raw.strip().lower()
+            if label == "host":
+                acct.layout(i)  # the "Local, Remote" column heading of the block
+                continue
+            known = _PAIR_KEYS.get(label)
+            if known is not None:
+                k1, k2, conv = known
+                if conv is not None:
+                    loc, rem = conv(loc), conv(rem)
+                out.append((i, k1, loc, ((k2, rem),)))
+            elif label.startswith("link speed"):
+                more = (("link_speed_remote", _float(rem)), ("link_speed_unit", unit))
+                out.append((i, "link_speed_local", _float(loc), more))
+            else:
+                acct.unrecognised(i, f"session field not known to zdiag: {raw!r}")
+                continue
+            ok.append(i)
+    acct.parsed(ok)
+    return out
+
+
+def _line_events(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[_Event]:
     """Match the non-packet line rules (in priority order) over the remaining lines."""
-    events: list[tuple[int, str, dict]] = []
+    events: list[_Event] = []
     remaining = todo
     for rule in LINE_RULES:
         if not len(remaining):
@@ -159,37 +187,29 @@ def _line_events(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[tuple
         if rule in ("detail_heading", "elision_line"):
             acct.layout(idx)
         else:
-            cols = [c for c in got.columns if c != MATCH_GROUP]
-            rows = got.filter(pl.Series(hit)).select(cols).to_dicts()
-            events.extend((int(i), rule, g) for i, g in zip(idx, rows, strict=True))
+            events.extend(_rule_events(rule, idx.tolist(), got.filter(pl.Series(hit)), acct))
         remaining = remaining[~hit]
     events.sort(key=lambda e: e[0])
     return events
 
 
-def _dates_for(n_lines: int, rows: np.ndarray, marks: dict[int, str]) -> np.ndarray:
-    """For each packet row index, the most recent date mark above it (or NO_DATE)."""
-    if not marks:
-        return np.full(len(rows), NO_DATE, dtype=object)
-    pos = np.array(sorted(marks), dtype=np.int64)
-    vals = np.array([marks[p] for p in pos], dtype=object)
-    k = np.searchsorted(pos, rows, side="right") - 1
-    out = np.where(k >= 0, vals[np.clip(k, 0, None)], NO_DATE)
-    return out.astype(object)
-
-
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
-    s = common.series(lines)
+    s = lines_series(lines)
     pk = extract(s, row_regex(GRAMMAR, "packet_row"))
-    is_pkt = pk[MATCH_GROUP].is_not_null().to_numpy() & (acct.status == UNMARKED)
+    matched = pk[MATCH_GROUP].is_not_null().to_numpy()
+    is_pkt = matched & (acct.status == UNMARKED)
     pkt_idx = np.flatnonzero(is_pkt)
     acct.parsed(pkt_idx)
     date_marks = common.mark_layout(lines, s, acct)
     events = _line_events(s, np.flatnonzero(acct.status == UNMARKED), acct)
-    heading_idx = np.flatnonzero(
-        extract(s, row_regex(GRAMMAR, "detail_heading"))[MATCH_GROUP].is_not_null().to_numpy()
-    )
-    blocks = _session_rows(events, acct)
+    # a heading never matches the packet pattern: look for headings among the other lines
+    others = np.flatnonzero(~matched)
+    heading_idx = others[
+        extract(s.gather(others), row_regex(GRAMMAR, "detail_heading"))[MATCH_GROUP]
+        .is_not_null()
+        .to_numpy()
+    ]
+    blocks = _session_rows(events)
 
     # ---- sessions --------------------------------------------------------------------
     sess = pd.DataFrame([{"line": b.line + 1, **b.fields} for b in blocks])
@@ -210,99 +230,186 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
 
 
 def _conn_ids(sess: pd.DataFrame) -> list[str]:
+    n = len(sess)
+
+    def col(c: str) -> list:
+        return sess[c].tolist() if c in sess.columns else [None] * n
+
+    def present(v) -> bool:
+        return v is not None and not (isinstance(v, float) and np.isnan(v))
+
     ids = []
-    for k, r in enumerate(sess.to_dict("records"), start=1):
-        parts = [r.get("local_ip"), r.get("local_port"), r.get("remote_ip"), r.get("remote_port")]
-        if all(v is not None and not (isinstance(v, float) and np.isnan(v)) for v in parts):
-            ids.append(f"{parts[0]}:{int(parts[1])}-{parts[2]}:{int(parts[3])}")
+    rows = zip(col("local_ip"), col("local_port"), col("remote_ip"), col("remote_port"),
+               sess["line"].tolist(), strict=True)  # fmt: skip
+    for k, (li, lp, ri, rp, line) in enumerate(rows, start=1):
+        if present(li) and present(lp) and present(ri) and present(rp):
+            ids.append(f"{li}:{int(lp)}-{ri}:{int(rp)}")
         else:
-            ids.append(f"session{k}@{r['line']}")
+            ids.append(f"session{k}@{line}")
     return ids
 
 
+def _block_column(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
+    """One value per block (and a trailing null for 'no block'), as a polars column."""
+    n = len(sess)
+    if col not in sess.columns:
+        return pl.Series(col, [None] * (n + 1), dtype=dtype)
+    vals = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+            for v in sess[col].tolist()] + [None]  # fmt: skip
+    if dtype == pl.Int64:
+        vals = [None if v is None else int(v) for v in vals]
+    return pl.Series(col, vals, dtype=dtype)
+
+
 def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, date_marks, n_lines):
+    """The packets table, built column-wise in polars and handed to pandas through Arrow."""
     n = len(p)
     if n == 0:
         return pd.DataFrame({"line": pd.array([], dtype="Int64")})
-    nr = p["nr"].cast(pl.Int64).to_numpy()
+    nr = p["nr"].cast(pl.Int64, strict=False)
+    nr_np = nr.fill_null(0).to_numpy()
     # a new table starts after each heading, and wherever the packet number drops
     # (a table without a heading right after another one)
     heading_before = np.searchsorted(heading_idx, pkt_idx, side="right")
-    new_table = np.r_[True, (np.diff(heading_before) > 0) | (np.diff(nr) < 0)]
+    new_table = np.r_[True, (np.diff(heading_before) > 0) | (np.diff(nr_np) < 0)]
     table_no = np.cumsum(new_table)
+    nb = len(blocks)
     block_starts = np.array([b.line for b in blocks], dtype=np.int64)
-    blk = (
-        np.searchsorted(block_starts, pkt_idx, side="right") - 1 if len(blocks) else np.full(n, -1)
-    )
+    blk = np.searchsorted(block_starts, pkt_idx, side="right") - 1 if nb else np.full(n, -1)
+    take = pl.Series(np.where(blk >= 0, blk, nb).astype(np.uint32))  # nb = the null row
 
-    conn = np.array([f"table{t}" for t in table_no], dtype=object)
-    loc_ip = np.full(n, None, dtype=object)
-    rem_ip = np.full(n, None, dtype=object)
-    loc_port = np.full(n, None, dtype=object)
-    rem_port = np.full(n, None, dtype=object)
     marks = dict(date_marks)
-    if len(blocks):
-        has = blk >= 0
-        srec = sess.to_dict("records")
-        for j in np.unique(blk[has]):
-            r = srec[j]
-            sel = blk == j
-            conn[sel] = r["conn"]
-            loc_ip[sel], rem_ip[sel] = r.get("local_ip"), r.get("remote_ip")
-            loc_port[sel], rem_port[sel] = r.get("local_port"), r.get("remote_port")
-            first = r.get("first_ts")
-            if first is not None and not pd.isna(first):
-                marks[blocks[j].line] = first.strftime("%Y/%m/%d")
+    if nb:
+        firsts = sess["first_ts"] if "first_ts" in sess.columns else None
+        if firsts is not None:
+            for j in np.unique(blk[blk >= 0]).tolist():
+                first = firsts.iat[j]
+                if first is not None and not pd.isna(first):
+                    marks[blocks[j].line] = first.strftime("%Y/%m/%d")
+        conn_b = _block_column(sess, "conn", pl.String)
+    else:
+        conn_b = pl.Series("conn", [None], dtype=pl.String)
+    loc_ip = _block_column(sess, "local_ip", pl.String).gather(take)
+    rem_ip = _block_column(sess, "remote_ip", pl.String).gather(take)
+    loc_port = _block_column(sess, "local_port", pl.Int64).gather(take)
+    rem_port = _block_column(sess, "remote_port", pl.Int64).gather(take)
+    table_conn = pl.Series("t", table_no).cast(pl.String)
+    conn = pl.select(
+        pl.coalesce(conn_b.gather(take), pl.lit("table") + table_conn).alias("conn")
+    ).to_series()
 
-    io = p["io"].to_numpy()
-    inbound = io == "I"
+    ts = _timestamps(pkt_idx, marks, p["time"], table_no)
+    inbound = p["io"] == "I"
     flags = p["tcp_hdr" if "tcp_hdr" in p.columns else "tcphdr"].fill_null("")
-    time = p["time"]
-    date = _dates_for(n_lines, pkt_idx, marks)
-    ts = _timestamps(date, time, table_no)
-    df = pd.DataFrame(
+    frame = pl.DataFrame(
         {
-            "line": pd.array(pkt_idx + 1, dtype="Int64"),
-            "conn": pd.array(conn, dtype=STR),
-            "nr": pd.array(nr, dtype="Int64"),
+            "line": pl.Series(pkt_idx + 1, dtype=pl.Int64),
+            "conn": conn,
+            "nr": nr,
             "ts": ts,
-            "time": pd.array(time.to_list(), dtype=STR),
-            "delta_s": pd.array(p["delta"].cast(pl.Float64).to_numpy(), dtype="Float64"),
-            "direction": pd.array(np.where(inbound, "in", "out"), dtype=STR),
-            "protocol": pd.array(["TCP"] * n, dtype=STR),
+            "time": p["time"],
+            "delta_s": p["delta"].cast(pl.Float64, strict=False),
+            "direction": pl.select(
+                pl.when(inbound).then(pl.lit("in")).otherwise(pl.lit("out"))
+            ).to_series(),
+            "protocol": pl.repeat("TCP", n, eager=True),
         }
     )
-    for letter, name in (("S", "syn"), ("A", "ack"), ("P", "psh"), ("F", "fin"), ("R", "rst"),
-                         ("U", "urg")):  # fmt: skip
-        df[name] = pd.array(flags.str.contains(letter, literal=True).to_numpy(), dtype="boolean")
-    df["tcp_flags"] = pd.array(flags.str.replace_all(" ", "").to_list(), dtype=STR)
-    for col in ("seq", "ack_num", "window", "data_len"):
-        df[col] = pd.array(p[col].cast(pl.Int64).to_numpy(), dtype="Int64")
-    lp = pd.array(loc_port, dtype="Int64")
-    rp = pd.array(rem_port, dtype="Int64")
-    li = pd.array(loc_ip, dtype=STR)
-    ri = pd.array(rem_ip, dtype=STR)
-    df["src_ip"] = pd.array(np.where(inbound, rem_ip, loc_ip), dtype=STR)
-    df["src_port"] = pd.array(np.where(inbound, rem_port, loc_port), dtype="Int64")
-    df["dst_ip"] = pd.array(np.where(inbound, loc_ip, rem_ip), dtype=STR)
-    df["dst_port"] = pd.array(np.where(inbound, loc_port, rem_port), dtype="Int64")
-    df["local_ip"], df["local_port"], df["remote_ip"], df["remote_port"] = li, lp, ri, rp
-    df["ibm_flag"] = pd.array(p["ibm_flag"].to_list(), dtype=STR)
-    return df
+    bools = {name: flags.str.contains(letter, literal=True)
+             for letter, name in (("S", "syn"), ("A", "ack"), ("P", "psh"), ("F", "fin"),
+                                  ("R", "rst"), ("U", "urg"))}  # fmt: skip
+    ints = {col: p[col].cast(pl.Int64, strict=False)
+            for col in ("seq", "ack_num", "window", "data_len")}  # fmt: skip
+
+    def pick(a: pl.Series, b: pl.Series) -> pl.Series:
+        return pl.select(pl.when(inbound).then(a).otherwise(b)).to_series()
+
+    frame = frame.with_columns(
+        **bools,
+        tcp_flags=flags.str.replace_all(" ", "", literal=True),
+        **ints,
+        src_ip=pick(rem_ip, loc_ip),
+        src_port=pick(rem_port, loc_port),
+        dst_ip=pick(loc_ip, rem_ip),
+        dst_port=pick(loc_port, rem_port),
+        local_ip=loc_ip,
+        local_port=loc_port,
+        remote_ip=rem_ip,
+        remote_port=rem_port,
+        ibm_flag=p["ibm_flag"],
+    )
+    return to_pandas(frame)
 
 
-def _timestamps(date: np.ndarray, time: pl.Series, table_no: np.ndarray) -> pd.Series:
-    """Join date and clock; add a day when the clock goes back by more than 12 hours."""
-    t = pd.Series(time.to_list(), dtype=object)
-    has = t.notna().to_numpy()
-    text = pd.Series(date, dtype=object) + " " + t.fillna("00:00:00.0")
-    ts = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S.%f", errors="coerce")
-    secs = (ts - ts.dt.normalize()).dt.total_seconds().to_numpy()
+def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+    """polars → pandas with zdiag's nullable dtypes (Int64, Float64, boolean, Arrow strings,
+    datetime64[us]); numbers go through numpy with a null mask, strings stay in Arrow."""
+    cols = {}
+    for name, s in zip(frame.columns, frame.get_columns(), strict=True):
+        dt = s.dtype
+        nulls = s.is_null().to_numpy()
+        if dt == pl.String:
+            cols[name] = pd.array(s.to_arrow(), dtype=STR)
+        elif dt == pl.Boolean:
+            cols[name] = pd.arrays.BooleanArray(s.fill_null(False).to_numpy(), nulls)
+        elif dt.is_integer():
+            cols[name] = pd.arrays.IntegerArray(s.fill_null(0).cast(pl.Int64).to_numpy(), nulls)
+        elif dt.is_float():
+            cols[name] = pd.arrays.FloatingArray(s.fill_null(0.0).to_numpy(), nulls)
+        elif dt == pl.Datetime("us"):
+            cols[name] = pd.Series(s.to_numpy(), dtype="datetime64[us]")
+        else:  # pragma: no cover - no other types are built here
+            cols[name] = s.to_pandas()
+    return pd.DataFrame(cols)
+
+
+_US_PER_DAY = 86_400_000_000
+
+
+def _timestamps(pkt_idx: np.ndarray, marks: dict[int, str], time: pl.Series,
+                table_no: np.ndarray) -> pl.Series:  # fmt: skip
+    """Join date and clock; add a day when the clock goes back by more than 12 hours.
+
+    Each packet takes the most recent date mark above it (a ``****`` date line or its
+    block's First timestamp), else NO_DATE.
+    """
+    n = len(pkt_idx)
+    if marks:
+        pos = np.array(sorted(marks), dtype=np.int64)
+        vals = [marks[q] for q in pos.tolist()]
+        k = np.searchsorted(pos, pkt_idx, side="right") - 1
+    else:
+        vals, k = [], np.full(n, -1)
+    days_of = pd.to_datetime(pd.Series(vals + [NO_DATE], dtype=object), format="%Y/%m/%d",
+                             errors="coerce")  # fmt: skip
+    day_us = days_of.to_numpy().astype("datetime64[us]").astype(np.int64)
+    day_ok = days_of.notna().to_numpy()
+    k = np.where(k >= 0, k, len(vals))
+    date_us = day_us[k]
+    date_ok = day_ok[k]
+    has = time.is_not_null().to_numpy()
+    # hh:mm:ss.f… (the TIME terminal); like strptime, seconds up to 61 roll over
+    t = time.fill_null("00:00:00.0")
+    hms = pl.select(
+        h=t.str.slice(0, 2).cast(pl.Int64, strict=False),
+        m=t.str.slice(3, 2).cast(pl.Int64, strict=False),
+        s=t.str.slice(6, 2).cast(pl.Int64, strict=False),
+        f=t.str.slice(9, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False),
+    )
+    h, m, sec, frac = (hms[c].fill_null(99).to_numpy() for c in ("h", "m", "s", "f"))
+    tod_ok = (h < 24) & (m < 60) & (sec < 62) & (frac < 1_000_000)
+    tod_us = np.where(tod_ok, ((h * 60 + m) * 60 + sec) * 1_000_000 + frac, 0).astype(np.int64)
+    ok = date_ok & tod_ok
+    secs = np.where(ok, (tod_us % _US_PER_DAY) / 1e6, np.nan)  # a leap second rolls over
     back = np.r_[False, np.diff(secs) < -43200] & np.r_[False, np.diff(table_no) == 0]
-    days = pd.Series(back.astype(int)).groupby(table_no).cumsum().to_numpy()
-    ts = ts + pd.to_timedelta(days, unit="D")
-    ts[~has] = pd.NaT
-    return ts.astype("datetime64[us]")
+    run = np.cumsum(back)
+    starts = np.r_[0, np.flatnonzero(np.diff(table_no) != 0) + 1]
+    lens = np.diff(np.r_[starts, n])
+    days = run - np.repeat(run[starts] - back[starts], lens)
+    out = date_us + tod_us + days * _US_PER_DAY
+    valid = ok & has
+    stamp = pl.Series("ts", np.where(valid, out, 0)).cast(pl.Datetime("us"))
+    return pl.select(pl.when(pl.Series(valid)).then(stamp).alias("ts")).to_series()
 
 
 def detect(head: list[str]) -> float:
@@ -332,5 +439,6 @@ register(
         ),
         path="packet rows: grammar row pattern, polars (vectorised); summary lines: grammar "
         "line rules over the remaining lines",
+        extra={"lines": "series"},
     )
 )
