@@ -67,7 +67,6 @@ def _cast_pandas(cols: dict, types: dict):
 
 def child(method: str, kind: str, path: str, outdir: str) -> dict:
     from bench.gen import all_generators
-    from zdiag.grammar import MATCH_GROUP, row_regex
 
     gen = all_generators()[kind]
     out = Path(outdir)
@@ -82,7 +81,10 @@ def child(method: str, kind: str, path: str, outdir: str) -> dict:
             df.to_parquet(out / f"{name}.parquet", index=False)
             rows[name] = len(df)
         return {"rows": rows}
-    pattern = row_regex(gen.row_grammar, gen.row_rule)
+    # the parent derived the row pattern from the grammar (zdiag.grammar.row_regex), so that a
+    # baseline pays only for its own library, not for importing zdiag and Lark
+    pattern = os.environ["ZDIAG_BENCH_PATTERN"]
+    MATCH_GROUP = "__m"  # noqa: N806 - zdiag.grammar.MATCH_GROUP
     types = gen.row_types
     if method == "polars":
         import polars as pl
@@ -178,18 +180,24 @@ def child(method: str, kind: str, path: str, outdir: str) -> dict:
 
 # ---- parent side ------------------------------------------------------------------------------
 def measure(method: str, kind: str, path: Path, outdir: Path, timeout: float) -> dict:
+    from bench.gen import all_generators
+    from zdiag.grammar import row_regex
+
+    gen = all_generators()[kind]
+    env = dict(os.environ)
+    if gen.row_rule:
+        env["ZDIAG_BENCH_PATTERN"] = row_regex(gen.row_grammar, gen.row_rule)
     cmd = [sys.executable, str(HERE / "run.py"), "--child", method, "--kind", kind,
            "--input", str(path), "--outdir", str(outdir)]  # fmt: skip
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
         return {"method": method, "error": f"timeout after {timeout:.0f} s"}
-    # communicate() reaped the child; its rusage is in RUSAGE_CHILDREN only cumulatively,
-    # so the child reports its own peak from getrusage(RUSAGE_SELF) at exit (see main()).
+    # the child reports its own peak RSS and CPU time from getrusage(RUSAGE_SELF) at exit
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         return {"method": method, "error": (stderr.strip().splitlines() or ["failed"])[-1]}
@@ -223,7 +231,14 @@ def _gen_file(kind: str, size_mb: float, data: Path, seed: int) -> tuple[Path, d
     return path, facts
 
 
-def run(sizes: list[float], kinds: list[str] | None, data: Path, seed: int, quick: bool) -> dict:
+def run(
+    sizes: list[float],
+    kinds: list[str] | None,
+    data: Path,
+    seed: int,
+    quick: bool,
+    only: list[str] | None = None,
+) -> dict:
     from bench.gen import all_generators
     from zdiag.kinds import registry
 
@@ -238,6 +253,7 @@ def run(sizes: list[float], kinds: list[str] | None, data: Path, seed: int, quic
             "platform": platform.platform(),
         },  # fmt: skip
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "load_average_at_start": os.getloadavg(),
         "quick": quick,
         "sizes_mb": sizes,
         "kinds": {},
@@ -253,11 +269,13 @@ def run(sizes: list[float], kinds: list[str] | None, data: Path, seed: int, quic
                 if gen.lark_start and (size <= LARK_MAX_MB):
                     methods.append("lark")
             for m in methods:
+                if only and m not in only:
+                    continue
                 outdir = data / "out" / f"{kind}-{size:g}-{m}"
                 r = measure(m, kind, path, outdir, timeout=3600)
                 entry["methods"][m] = r
                 _print_row(kind, size, r)
-            z = entry["methods"]["zdiag"]
+            z = entry["methods"].get("zdiag", {})
             if "seconds" in z:
                 for m, r in entry["methods"].items():
                     if m != "zdiag" and "seconds" in r:
@@ -274,7 +292,7 @@ def run(sizes: list[float], kinds: list[str] | None, data: Path, seed: int, quic
 def _targets(gen, sizes: dict) -> dict:
     out: dict = {}
     for size, e in sizes.items():
-        z = e["methods"]["zdiag"]
+        z = e["methods"].get("zdiag", {})
         if "seconds" not in z:
             continue
         if gen.row_rule and "seconds" in e["methods"].get("polars", {}):
@@ -285,7 +303,7 @@ def _targets(gen, sizes: dict) -> dict:
             out[f"{size}MB_mb_per_s"] = {"value": z["mb_per_s"], "target": TARGET_MBPS_OTHER,
                                          "met": z["mb_per_s"] >= TARGET_MBPS_OTHER}  # fmt: skip
         out[f"{size}MB_peak_rss_mb"] = z["peak_rss_mb"]
-    secs = {float(s): e["methods"]["zdiag"].get("seconds") for s, e in sizes.items()}
+    secs = {float(s): e["methods"].get("zdiag", {}).get("seconds") for s, e in sizes.items()}
     if 10.0 in secs and 1000.0 in secs and secs[10.0] and secs[1000.0]:
         r = secs[1000.0] / secs[10.0]
         out["scaling_1000_over_10"] = {"ratio": round(r, 1), "target": TARGET_SCALING,
@@ -323,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10,100", help="sizes in MB, comma separated")
     ap.add_argument("--kinds", default="", help="only these kinds (comma separated)")
     ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--methods", default="", help="only these methods (comma separated)")
     ap.add_argument("--data", default=str(HERE / ".data"), help="generated inputs (cache)")
     ap.add_argument("--out", default=None, help="results JSON (default bench/results.json)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -342,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [1.0] if a.quick else [float(s) for s in a.sizes.split(",") if s]
     data = Path(a.data)
     kinds = [k for k in a.kinds.split(",") if k] or None
-    res = run(sizes, kinds, data, a.seed, a.quick)
+    only = [m for m in a.methods.split(",") if m] or None
+    res = run(sizes, kinds, data, a.seed, a.quick, only)
     out = (
         Path(a.out)
         if a.out

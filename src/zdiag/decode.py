@@ -248,7 +248,9 @@ def _finish(out: Decoded, text: str, asa: bool | None) -> Decoded:
     return _finish_lines(out, lines, asa)
 
 
-def _finish_lines(out: Decoded, lines: list[str], asa: bool | None) -> Decoded:
+def _finish_lines(
+    out: Decoded, lines: list[str], asa: bool | None, check_binary: bool = True
+) -> Decoded:
     for i, ln in enumerate(lines):
         if ln.endswith("\r"):
             ln = ln.rstrip("\r")
@@ -262,7 +264,7 @@ def _finish_lines(out: Decoded, lines: list[str], asa: bool | None) -> Decoded:
     bad = [i for i, ln in enumerate(probe) if _CONTROL.search(ln)]
     chars = sum(len(ln) for ln in probe) or 1
     nbad = sum(len(_CONTROL.findall(probe[i])) for i in bad[:2000])
-    if bad and nbad / chars > 0.02:
+    if check_binary and bad and nbad / chars > 0.02:
         out.error = "binary content (control characters), not a text report"
         out.error_line = bad[0] + 1
         out.lines = lines

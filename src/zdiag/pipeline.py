@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from zdiag import stream
 from zdiag.decode import Lines, decode
 from zdiag.kinds import registry
 from zdiag.kinds.base import Accounting, Kind
@@ -73,6 +74,13 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
     if src.error:
         row["kind"], row["error"] = "unknown", src.error
         return done()
+    sk, in_pieces = stream.should_stream(src, kind)
+    if in_pieces:  # a large file of a kind that can be cut: read and parse it in pieces
+        try:
+            return stream.parse_source_chunked(src, sk, case)
+        except OSError as exc:
+            row["kind"], row["error"] = "unknown", f"cannot read: {exc}"
+            return done()
     try:
         data = src.read()
     except OSError as exc:

@@ -20,6 +20,7 @@ arithmetic still works, and a day is added when the clock goes back by more than
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -174,6 +175,16 @@ def _rule_events(rule: str, idx: list[int], got: pl.DataFrame, acct: Accounting)
 
 def _line_events(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[_Event]:
     """Match the non-packet line rules (in priority order) over the remaining lines."""
+    was_enabled = gc.isenabled()
+    gc.disable()  # many small tuples, no cycles: the collector would only rescan them
+    try:
+        return _line_events_nogc(s, todo, acct)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _line_events_nogc(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[_Event]:
     events: list[_Event] = []
     remaining = todo
     for rule in LINE_RULES:
@@ -194,6 +205,18 @@ def _line_events(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[_Even
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a report that the pipeline cut just before a summary block.
+
+    ``state`` carries what a piece needs from the ones before it: ``line0`` (its first line's
+    0-based number in the file), ``blocks`` and ``tables`` (connection blocks and packet
+    tables seen so far, which number the ``session<k>@<line>`` and ``table<k>`` ids) and
+    ``date`` (the last date mark, for packets whose block prints no First timestamp).
+    Returns the tables (lines numbered within the piece) and the state for the next piece.
+    """
     s = lines_series(lines)
     pk = extract(s, row_regex(GRAMMAR, "packet_row"))
     matched = pk[MATCH_GROUP].is_not_null().to_numpy()
@@ -218,18 +241,27 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
             if col in sess:
                 sess[col] = pd.to_datetime(sess[col], format="%Y/%m/%d %H:%M:%S.%f",
                                            errors="coerce")  # fmt: skip
-        sess["conn"] = _conn_ids(sess)
+        sess["conn"] = _conn_ids(sess, state.get("blocks", 0), state.get("line0", 0))
 
     # ---- packets ---------------------------------------------------------------------
     p = pk.filter(pl.Series(is_pkt)).drop(MATCH_GROUP)
-    packets = _packets(p, pkt_idx, heading_idx, blocks, sess, date_marks, len(lines))
+    marks = _mark_days(date_marks)
+    if state.get("date") is not None:
+        marks[-1] = state["date"]
+    packets, n_tables = _packets(p, pkt_idx, heading_idx, blocks, sess, marks,
+                                 state.get("tables", 0))  # fmt: skip
     out = {"packets": packets}
     if len(sess):
         out["sessions"] = sess
-    return out
+    after = {
+        "blocks": state.get("blocks", 0) + len(blocks),
+        "tables": state.get("tables", 0) + n_tables,
+        "date": marks[max(marks)] if marks else None,
+    }
+    return out, after
 
 
-def _conn_ids(sess: pd.DataFrame) -> list[str]:
+def _conn_ids(sess: pd.DataFrame, k0: int = 0, line0: int = 0) -> list[str]:
     n = len(sess)
 
     def col(c: str) -> list:
@@ -241,11 +273,11 @@ def _conn_ids(sess: pd.DataFrame) -> list[str]:
     ids = []
     rows = zip(col("local_ip"), col("local_port"), col("remote_ip"), col("remote_port"),
                sess["line"].tolist(), strict=True)  # fmt: skip
-    for k, (li, lp, ri, rp, line) in enumerate(rows, start=1):
+    for k, (li, lp, ri, rp, line) in enumerate(rows, start=k0 + 1):
         if present(li) and present(lp) and present(ri) and present(rp):
             ids.append(f"{li}:{int(lp)}-{ri}:{int(rp)}")
         else:
-            ids.append(f"session{k}@{line}")
+            ids.append(f"session{k}@{line + line0}")
     return ids
 
 
@@ -261,11 +293,15 @@ def _block_column(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
     return pl.Series(col, vals, dtype=dtype)
 
 
-def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, date_marks, n_lines):
-    """The packets table, built column-wise in polars and handed to pandas through Arrow."""
+def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, marks: dict, t0: int = 0):
+    """The packets table, built column-wise in polars and handed to pandas through Arrow.
+
+    ``marks`` ({line index: day}) gains the First timestamp day of every block that has
+    packets. Returns the table and the number of packet tables seen.
+    """
     n = len(p)
     if n == 0:
-        return pd.DataFrame({"line": pd.array([], dtype="Int64")})
+        return pd.DataFrame({"line": pd.array([], dtype="Int64")}), 0
     nr = p["nr"].cast(pl.Int64, strict=False)
     nr_np = nr.fill_null(0).to_numpy()
     # a new table starts after each heading, and wherever the packet number drops
@@ -278,14 +314,12 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, date_marks, n_
     blk = np.searchsorted(block_starts, pkt_idx, side="right") - 1 if nb else np.full(n, -1)
     take = pl.Series(np.where(blk >= 0, blk, nb).astype(np.uint32))  # nb = the null row
 
-    marks = dict(date_marks)
     if nb:
-        firsts = sess["first_ts"] if "first_ts" in sess.columns else None
-        if firsts is not None:
-            for j in np.unique(blk[blk >= 0]).tolist():
-                first = firsts.iat[j]
-                if first is not None and not pd.isna(first):
-                    marks[blocks[j].line] = first.strftime("%Y/%m/%d")
+        if "first_ts" in sess.columns:  # a block's own date wins over the ones above it
+            days = sess["first_ts"].to_numpy().astype("datetime64[D]")
+            used = np.unique(blk[blk >= 0])
+            used = used[~np.isnat(days[used])]
+            marks.update(zip(block_starts[used].tolist(), days[used].tolist(), strict=True))
         conn_b = _block_column(sess, "conn", pl.String)
     else:
         conn_b = pl.Series("conn", [None], dtype=pl.String)
@@ -293,7 +327,7 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, date_marks, n_
     rem_ip = _block_column(sess, "remote_ip", pl.String).gather(take)
     loc_port = _block_column(sess, "local_port", pl.Int64).gather(take)
     rem_port = _block_column(sess, "remote_port", pl.Int64).gather(take)
-    table_conn = pl.Series("t", table_no).cast(pl.String)
+    table_conn = pl.Series("t", table_no + t0).cast(pl.String)
     conn = pl.select(
         pl.coalesce(conn_b.gather(take), pl.lit("table") + table_conn).alias("conn")
     ).to_series()
@@ -338,7 +372,7 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, date_marks, n_
         remote_port=rem_port,
         ibm_flag=p["ibm_flag"],
     )
-    return to_pandas(frame)
+    return to_pandas(frame), int(table_no[-1])
 
 
 def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
@@ -349,7 +383,7 @@ def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
         dt = s.dtype
         nulls = s.is_null().to_numpy()
         if dt == pl.String:
-            cols[name] = pd.array(s.to_arrow(), dtype=STR)
+            cols[name] = pd.array(s.to_arrow(compat_level=pl.CompatLevel.oldest()), dtype=STR)
         elif dt == pl.Boolean:
             cols[name] = pd.arrays.BooleanArray(s.fill_null(False).to_numpy(), nulls)
         elif dt.is_integer():
@@ -364,6 +398,17 @@ def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
 
 
 _US_PER_DAY = 86_400_000_000
+_NO_DAY = np.datetime64(NO_DATE.replace("/", "-"), "D")
+
+
+def _mark_days(date_marks: dict[int, str]) -> dict:
+    """``**** yyyy/mm/dd`` marks as days (NaT where the printed date is not a date)."""
+    if not date_marks:
+        return {}
+    days = pd.to_datetime(pd.Series(list(date_marks.values()), dtype=object),
+                          format="%Y/%m/%d", errors="coerce")  # fmt: skip
+    vals = days.to_numpy().astype("datetime64[D]")
+    return dict(zip(date_marks, vals, strict=True))
 
 
 def _timestamps(pkt_idx: np.ndarray, marks: dict[int, str], time: pl.Series,
@@ -380,10 +425,10 @@ def _timestamps(pkt_idx: np.ndarray, marks: dict[int, str], time: pl.Series,
         k = np.searchsorted(pos, pkt_idx, side="right") - 1
     else:
         vals, k = [], np.full(n, -1)
-    days_of = pd.to_datetime(pd.Series(vals + [NO_DATE], dtype=object), format="%Y/%m/%d",
-                             errors="coerce")  # fmt: skip
-    day_us = days_of.to_numpy().astype("datetime64[us]").astype(np.int64)
-    day_ok = days_of.notna().to_numpy()
+    days_of = np.array(vals + [_NO_DAY], dtype="datetime64[D]")
+    day_ok = ~np.isnat(days_of)
+    day_us = np.where(day_ok, days_of, np.datetime64(0, "D")).astype("datetime64[us]")
+    day_us = day_us.astype(np.int64)
     k = np.where(k >= 0, k, len(vals))
     date_us = day_us[k]
     date_ok = day_ok[k]
@@ -439,6 +484,12 @@ register(
         ),
         path="packet rows: grammar row pattern, polars (vectorised); summary lines: grammar "
         "line rules over the remaining lines",
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # the pipeline may cut a large report just before a summary block and parse the
+            # pieces one by one (memory stays bounded); see zdiag.stream
+            "chunk_marker": b"Local Ip Address:",
+            "parse_chunk": parse_chunk,
+        },
     )
 )
