@@ -46,16 +46,23 @@ def takes_series(k: Kind | None) -> bool:
     return k is not None and k.extra.get("lines") == "series"
 
 
+def _repeat_str(value: str, n: int):
+    """``n`` copies of one string as an Arrow-backed array (no list of ``n`` objects)."""
+    import numpy as np
+    import pyarrow as pa
+
+    arr = pa.array([value], type=pa.large_string()).take(np.zeros(n, dtype=np.int64))
+    return pd.array(arr, dtype=STR)
+
+
 def _provenance(df: pd.DataFrame, case: str, source: str) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     n = len(df)
     if "line" not in df.columns:
         df.insert(0, "line", pd.array([pd.NA] * n, dtype="Int64"))
-    front = pd.DataFrame(
-        {"case": pd.array([case] * n, dtype=STR), "source": pd.array([source] * n, dtype=STR)}
-    )
-    rest = df[["line"] + [c for c in df.columns if c not in ("case", "source", "line")]]
-    return pd.concat([front, rest.reset_index(drop=True)], axis=1)
+    cols = {"case": _repeat_str(case, n), "source": _repeat_str(source, n), "line": df["line"]}
+    cols.update((c, df[c]) for c in df.columns if c not in cols)
+    return pd.DataFrame(cols)
 
 
 def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileResult:

@@ -236,3 +236,64 @@ def _collect(stream, parts, unrec):
         unrec.append(res.unrecognised)
         res.tables, res.unrecognised = {}, None
         yield res
+
+
+def _conforms(name: str, df: pd.DataFrame) -> bool:
+    """True when ``df`` already has the table's schema columns first, with their dtypes."""
+    from zdiag.tables import SCHEMAS
+
+    schema = SCHEMAS.get(name)
+    if schema is None or list(df.columns[: len(schema)]) != list(schema):
+        return False
+    extra_ok = all(
+        df[c].dtype != object for c in df.columns[len(schema) :]
+    )  # object text columns are cast by conform
+    return extra_ok and all(str(df[c].dtype) == str(t) for c, t in schema.items())
+
+
+def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> dict[str, int]:
+    """Parse ``paths`` and write every table to ``outdir/<table>/part-NNNNN.parquet``.
+
+    Large files are parsed in pieces and each piece's tables are written and dropped at
+    once, so memory stays bounded by a piece, not by the file. Every part is conformed to
+    the table's schema; ``pandas.read_parquet(outdir / table)`` reads a table back.
+    Returns rows written per table.
+    """
+    from pathlib import Path
+
+    from zdiag.pipeline import _as_paths, parse_source
+    from zdiag.sources import iter_sources
+    from zdiag.tables import conform
+
+    out = Path(outdir)
+    counts: dict[str, int] = {}
+    files: list[dict] = []
+
+    def write(name: str, df: pd.DataFrame | None) -> None:
+        if df is None or not len(df):
+            return
+        folder = out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        n = len(list(folder.glob("part-*.parquet")))
+        if not _conforms(name, df):
+            df = conform(name, df)
+        # dictionary-encode the text columns only (the numbers rarely repeat; trying costs)
+        text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)]
+        df.to_parquet(folder / f"part-{n:05d}.parquet", index=False, use_dictionary=text)
+        counts[name] = counts.get(name, 0) + len(df)
+
+    for src in iter_sources(_as_paths(paths)):
+        sk, in_pieces = should_stream(src, kind)
+        results = (
+            parse_source_stream(src, sk, case) if in_pieces else [parse_source(src, kind, case)]
+        )
+        row = None
+        for res in results:
+            for name, df in res.tables.items():
+                write(name, df)
+            write("unrecognised", res.unrecognised)
+            row = res.file_row
+        if row is not None:
+            files.append(row)
+    write("files", pd.DataFrame(files))
+    return counts

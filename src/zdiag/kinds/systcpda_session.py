@@ -302,8 +302,7 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, marks: dict, t
     n = len(p)
     if n == 0:
         return pd.DataFrame({"line": pd.array([], dtype="Int64")}), 0
-    nr = p["nr"].cast(pl.Int64, strict=False)
-    nr_np = nr.fill_null(0).to_numpy()
+    nr_np = p["nr"].cast(pl.Int64, strict=False).fill_null(0).to_numpy()
     # a new table starts after each heading, and wherever the packet number drops
     # (a table without a heading right after another one)
     heading_before = np.searchsorted(heading_idx, pkt_idx, side="right")
@@ -323,54 +322,75 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, marks: dict, t
         conn_b = _block_column(sess, "conn", pl.String)
     else:
         conn_b = pl.Series("conn", [None], dtype=pl.String)
-    loc_ip = _block_column(sess, "local_ip", pl.String).gather(take)
-    rem_ip = _block_column(sess, "remote_ip", pl.String).gather(take)
-    loc_port = _block_column(sess, "local_port", pl.Int64).gather(take)
-    rem_port = _block_column(sess, "remote_port", pl.Int64).gather(take)
-    table_conn = pl.Series("t", table_no + t0).cast(pl.String)
-    conn = pl.select(
-        pl.coalesce(conn_b.gather(take), pl.lit("table") + table_conn).alias("conn")
-    ).to_series()
-
-    ts = _timestamps(pkt_idx, marks, p["time"], table_no)
-    inbound = p["io"] == "I"
-    flags = p["tcp_hdr" if "tcp_hdr" in p.columns else "tcphdr"].fill_null("")
-    frame = pl.DataFrame(
-        {
-            "line": pl.Series(pkt_idx + 1, dtype=pl.Int64),
-            "conn": conn,
-            "nr": nr,
-            "ts": ts,
-            "time": p["time"],
-            "delta_s": p["delta"].cast(pl.Float64, strict=False),
-            "direction": pl.select(
-                pl.when(inbound).then(pl.lit("in")).otherwise(pl.lit("out"))
-            ).to_series(),
-            "protocol": pl.repeat("TCP", n, eager=True),
-        }
+    per_block = pl.DataFrame(
+        [
+            conn_b.alias("conn_b"),
+            _block_column(sess, "local_ip", pl.String).alias("lip"),
+            _block_column(sess, "remote_ip", pl.String).alias("rip"),
+            _block_column(sess, "local_port", pl.Int64).alias("lport"),
+            _block_column(sess, "remote_port", pl.Int64).alias("rport"),
+        ]
     )
-    bools = {name: flags.str.contains(letter, literal=True)
-             for letter, name in (("S", "syn"), ("A", "ack"), ("P", "psh"), ("F", "fin"),
-                                  ("R", "rst"), ("U", "urg"))}  # fmt: skip
-    ints = {col: p[col].cast(pl.Int64, strict=False)
-            for col in ("seq", "ack_num", "window", "data_len")}  # fmt: skip
+    ts = _timestamps(pkt_idx, marks, p["time"], table_no)
+    hdr = "tcp_hdr" if "tcp_hdr" in p.columns else "tcphdr"
+    base = pl.concat(
+        [
+            p,
+            per_block.select(pl.all().gather(take)),
+            pl.DataFrame(
+                [
+                    pl.Series("_line", pkt_idx + 1, dtype=pl.Int64),
+                    pl.Series("_table", table_no + t0, dtype=pl.Int64),
+                    ts.alias("_ts"),
+                ]
+            ),
+        ],
+        how="horizontal",
+    )
+    inbound = pl.col("io") == "I"
+    flags = pl.col(hdr).fill_null("")
 
-    def pick(a: pl.Series, b: pl.Series) -> pl.Series:
-        return pl.select(pl.when(inbound).then(a).otherwise(b)).to_series()
+    def pick(a: str, b: str) -> pl.Expr:
+        return pl.when(inbound).then(pl.col(a)).otherwise(pl.col(b))
 
-    frame = frame.with_columns(
-        **bools,
-        tcp_flags=flags.str.replace_all(" ", "", literal=True),
-        **ints,
-        src_ip=pick(rem_ip, loc_ip),
-        src_port=pick(rem_port, loc_port),
-        dst_ip=pick(loc_ip, rem_ip),
-        dst_port=pick(loc_port, rem_port),
-        local_ip=loc_ip,
-        local_port=loc_port,
-        remote_ip=rem_ip,
-        remote_port=rem_port,
-        ibm_flag=p["ibm_flag"],
+    frame = (
+        base.lazy()
+        .select(
+            line=pl.col("_line"),
+            conn=pl.coalesce(pl.col("conn_b"), pl.lit("table") + pl.col("_table").cast(pl.String)),
+            nr=pl.col("nr").cast(pl.Int64, strict=False),
+            ts=pl.col("_ts"),
+            time=pl.col("time"),
+            delta_s=pl.col("delta").cast(pl.Float64, strict=False),
+            direction=pl.when(inbound).then(pl.lit("in")).otherwise(pl.lit("out")),
+            protocol=pl.lit("TCP"),
+            **{
+                name: flags.str.contains(letter, literal=True)
+                for letter, name in (
+                    ("S", "syn"),
+                    ("A", "ack"),
+                    ("P", "psh"),
+                    ("F", "fin"),
+                    ("R", "rst"),
+                    ("U", "urg"),
+                )
+            },  # fmt: skip
+            tcp_flags=flags.str.replace_all(" ", "", literal=True),
+            **{
+                c: pl.col(c).cast(pl.Int64, strict=False)
+                for c in ("seq", "ack_num", "window", "data_len")
+            },  # fmt: skip
+            src_ip=pick("rip", "lip"),
+            src_port=pick("rport", "lport"),
+            dst_ip=pick("lip", "rip"),
+            dst_port=pick("lport", "rport"),
+            local_ip=pl.col("lip"),
+            local_port=pl.col("lport"),
+            remote_ip=pl.col("rip"),
+            remote_port=pl.col("rport"),
+            ibm_flag=pl.col("ibm_flag"),
+        )
+        .collect()
     )
     return to_pandas(frame), int(table_no[-1])
 
