@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import operator
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Lines(Sequence[str]):
     def __getitem__(self, i):
         if isinstance(i, slice):
             return self.series[i].to_list()
+        i = operator.index(i)  # numpy integers too
         n = len(self.series)
         if i < -n or i >= n:
             raise IndexError("line index out of range")
@@ -192,7 +194,11 @@ def decode(data: bytes, *, asa: bool | None = None, series: bool = False) -> Dec
         data = data[3:]
         out.notes.append("UTF-8 byte order mark removed")
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:  # odd length, lone surrogates: keep what reads
+            text = data.decode("utf-16", errors="replace")
+            out.notes.append(f"not valid UTF-16 (first bad byte at offset {exc.start})")
         out.encoding = "utf-16"
         return _finish(out, text, asa)
     if b"\x00" in data[:65536] or b"\x00" in data[-65536:]:
