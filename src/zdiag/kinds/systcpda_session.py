@@ -20,10 +20,8 @@ arithmetic still works, and a day is added when the clock goes back by more than
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -81,111 +79,133 @@ def _float(text: str | None) -> float | None:
         return None
 
 
-@dataclass
-class _Block:
-    line: int
-    fields: dict = field(default_factory=dict)
-
-    def has(self, key: str) -> bool:
-        return key in self.fields
-
-
-#: a summary line as (line index, key, value, ((further key, value), ...)); the key decides
-#: where a new connection block starts (a key already set in the current block)
-_Event = tuple[int, str, object, tuple]
-
 _PAIR_KEYS = {"packets": ("packets_local", "packets_remote", _int),
               "port": ("local_port", "remote_port", _int),
               "client or server": ("role_local", "role_remote", None),
               "application": ("application", "application_remote", None)}  # fmt: skip
+_STAMP_KEYS = {"first timestamp": "first_ts", "last timestamp": "last_ts"}
+#: a summary field: its line, its place on the line (0 = the key that opens a new block
+#: when the current block has it already), key, and value in one of s / i / f
+_FIELD = {"idx": pl.Int64, "ord": pl.Int8, "key": pl.String, "s": pl.String, "i": pl.Int64,
+          "f": pl.Float64}  # fmt: skip
 
 
-def _session_rows(events: list[_Event]) -> list[_Block]:
-    """Fold the summary lines, in file order, into one block per connection."""
-    blocks: list[_Block] = []
-    cur: dict | None = None
-    for i, key, value, more in events:
-        if cur is None or key in cur:
-            blk = _Block(i)
-            blocks.append(blk)
-            cur = blk.fields
-        cur[key] = value
-        for k2, v2 in more:
-            cur[k2] = v2
-    return blocks
+def _field_frame(**cols) -> pl.DataFrame:
+    n = len(next(iter(cols.values())))
+    return pl.DataFrame(
+        [
+            (
+                cols[c]
+                if isinstance(cols.get(c), pl.Series)
+                else pl.Series(c, cols.get(c, [None] * n))
+            )
+            .alias(c)
+            .cast(t)
+            for c, t in _FIELD.items()
+        ]
+    )
 
 
-def _rule_events(rule: str, idx: list[int], got: pl.DataFrame, acct: Accounting) -> list[_Event]:
-    """The events of one line rule's matches; marks their lines (parsed, layout or not
-    recognised with a reason)."""
+def _rule_fields(rule: str, idx: np.ndarray, got: pl.DataFrame, acct: Accounting):
+    """The fields of one line rule's matches (a polars frame, or None); marks their lines
+    (parsed, layout, or not recognised with a reason)."""
     col = got.get_column
+    n = len(idx)
     if rule == "section_line":
         acct.layout(idx)
-        return []
+        return None
     if rule == "address_line":
         acct.parsed(idx)
-        keys = ["local_ip" if sd == "Local" else "remote_ip" for sd in col("side").to_list()]
-        ips = [canonical_ip(a) for a in col("address").to_list()]
-        return [(i, k, v, ()) for i, k, v in zip(idx, keys, ips, strict=True)]
-    out: list[_Event] = []
-    ok: list[int] = []
+        addr = col("address")
+        canon = addr.str.contains(_IPV4_CANONICAL.pattern.join(("^", "$")))
+        if not canon.all():  # only the others go through ipaddress
+            vals = [a if c else canonical_ip(a)
+                    for a, c in zip(addr.to_list(), canon.to_list(), strict=True)]  # fmt: skip
+            addr = pl.Series("s", vals, dtype=pl.String)
+        key = pl.select(
+            pl.when(col("side") == "Local").then(pl.lit("local_ip")).otherwise(pl.lit("remote_ip"))
+        ).to_series()
+        return _field_frame(idx=idx, ord=np.zeros(n, np.int8), key=key, s=addr)
     if rule == "count_line":
-        loc = col("count_local").cast(pl.Int64, strict=False).to_list()
-        rem = col("count_remote").cast(pl.Int64, strict=False).to_list()
-        for i, ch, lv, rv in zip(idx, col("flag_char").to_list(), loc, rem, strict=True):
-            cls = FLAG_LETTERS.get(ch)
-            if cls is None:
-                acct.unrecognised(i, f"unknown flag class ({ch})")
-                continue
-            out.append((i, f"{cls}_local", lv, ((f"{cls}_remote", rv),)))
-            ok.append(i)
-    elif rule == "stamp_line":
-        stamps = (col("date") + " " + col("clock")).to_list()
-        for i, label, v in zip(idx, col("label").to_list(), stamps, strict=True):
-            key = {"first timestamp": "first_ts", "last timestamp": "last_ts"}.get(label.lower())
-            if key is None:
-                acct.unrecognised(i, f"session field not known to zdiag: {label!r}")
-                continue
-            out.append((i, key, v, ()))
-            ok.append(i)
-    elif rule == "pair_line":
-        rows = zip(idx, col("label").to_list(), col("value_local").to_list(),
-                   col("value_remote").to_list(), col("unit").to_list(), strict=True)  # fmt: skip
-        for i, raw, loc, rem, unit in rows:
-            label = raw.strip().lower()
-            if label == "host":
-                acct.layout(i)  # the "Local, Remote" column heading of the block
-                continue
-            known = _PAIR_KEYS.get(label)
-            if known is not None:
-                k1, k2, conv = known
-                if conv is not None:
-                    loc, rem = conv(loc), conv(rem)
-                out.append((i, k1, loc, ((k2, rem),)))
-            elif label.startswith("link speed"):
-                more = (("link_speed_remote", _float(rem)), ("link_speed_unit", unit))
-                out.append((i, "link_speed_local", _float(loc), more))
-            else:
-                acct.unrecognised(i, f"session field not known to zdiag: {raw!r}")
-                continue
-            ok.append(i)
-    acct.parsed(ok)
-    return out
+        cls = col("flag_char").replace_strict(FLAG_LETTERS, default=None, return_dtype=pl.String)
+        bad = cls.is_null().to_numpy()
+        for i, ch in zip(idx[bad].tolist(), col("flag_char").filter(cls.is_null()).to_list(),
+                         strict=True):  # fmt: skip
+            acct.unrecognised(i, f"unknown flag class ({ch})")
+        ok = ~bad
+        acct.parsed(idx[ok])
+        keep = pl.Series(ok)
+        cls = cls.filter(keep)
+        m = int(ok.sum())
+        return pl.concat([
+            _field_frame(idx=idx[ok], ord=np.zeros(m, np.int8), key=cls + "_local",
+                         i=col("count_local").filter(keep).cast(pl.Int64, strict=False)),
+            _field_frame(idx=idx[ok], ord=np.ones(m, np.int8), key=cls + "_remote",
+                         i=col("count_remote").filter(keep).cast(pl.Int64, strict=False)),
+        ])  # fmt: skip
+    if rule == "stamp_line":
+        key = col("label").str.to_lowercase().replace_strict(_STAMP_KEYS, default=None)
+        bad = key.is_null().to_numpy()
+        for i, label in zip(idx[bad].tolist(), col("label").filter(key.is_null()).to_list(),
+                            strict=True):  # fmt: skip
+            acct.unrecognised(i, f"session field not known to zdiag: {label!r}")
+        ok = ~bad
+        acct.parsed(idx[ok])
+        keep = pl.Series(ok)
+        stamp = (col("date") + " " + col("clock")).filter(keep)
+        return _field_frame(idx=idx[ok], ord=np.zeros(int(ok.sum()), np.int8),
+                            key=key.filter(keep), s=stamp)  # fmt: skip
+    # pair_line: ``Label: local, remote``
+    raw = col("label")
+    label = raw.str.strip_chars().str.to_lowercase()
+    host = (label == "host").to_numpy()
+    acct.layout(idx[host])  # the "Local, Remote" column heading of the block
+    speed = label.str.starts_with("link speed").to_numpy()
+    kind = label.replace_strict({k: k for k in _PAIR_KEYS}, default=None).to_numpy()
+    known = np.array([k is not None for k in kind], dtype=bool) & ~host
+    bad = ~(host | speed | known)
+    for i, text in zip(idx[bad].tolist(), raw.filter(pl.Series(bad)).to_list(), strict=True):
+        acct.unrecognised(i, f"session field not known to zdiag: {text!r}")
+    acct.parsed(idx[known | speed])
+    frames = []
+    for name, (k1, k2, conv) in _PAIR_KEYS.items():
+        sel = kind == name
+        if not sel.any():
+            continue
+        keep = pl.Series(sel)
+        loc, rem = col("value_local").filter(keep), col("value_remote").filter(keep)
+        m = int(sel.sum())
+        vals = {}
+        for side, v in (("l", loc), ("r", rem)):
+            if conv is None:
+                vals[side] = {"s": v}
+            else:  # Python's int() where the fast cast disagrees (e.g. "+5", "1_000")
+                fast = v.cast(pl.Int64, strict=False)
+                if (fast.is_null() & v.is_not_null()).any():
+                    fast = pl.Series([conv(x) for x in v.to_list()], dtype=pl.Int64)
+                vals[side] = {"i": fast}
+        frames.append(_field_frame(idx=idx[sel], ord=np.zeros(m, np.int8), key=[k1] * m,
+                                   **vals["l"]))  # fmt: skip
+        frames.append(_field_frame(idx=idx[sel], ord=np.ones(m, np.int8), key=[k2] * m,
+                                   **vals["r"]))  # fmt: skip
+    if speed.any():
+        keep = pl.Series(speed)
+        m = int(speed.sum())
+        ii = idx[speed]
+        loc = [_float(x) for x in col("value_local").filter(keep).to_list()]
+        rem = [_float(x) for x in col("value_remote").filter(keep).to_list()]
+        unit = col("unit").filter(keep)
+        frames += [
+            _field_frame(idx=ii, ord=np.zeros(m, np.int8), key=["link_speed_local"] * m, f=loc),
+            _field_frame(idx=ii, ord=np.ones(m, np.int8), key=["link_speed_remote"] * m, f=rem),
+            _field_frame(idx=ii, ord=np.full(m, 2, np.int8), key=["link_speed_unit"] * m, s=unit),
+        ]
+    return pl.concat(frames) if frames else None
 
 
-def _line_events(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[_Event]:
+def _summary_fields(s: pl.Series, todo: np.ndarray, acct: Accounting) -> pl.DataFrame:
     """Match the non-packet line rules (in priority order) over the remaining lines."""
-    was_enabled = gc.isenabled()
-    gc.disable()  # many small tuples, no cycles: the collector would only rescan them
-    try:
-        return _line_events_nogc(s, todo, acct)
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _line_events_nogc(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[_Event]:
-    events: list[_Event] = []
+    frames = []
     remaining = todo
     for rule in LINE_RULES:
         if not len(remaining):
@@ -198,10 +218,66 @@ def _line_events_nogc(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[
         if rule in ("detail_heading", "elision_line"):
             acct.layout(idx)
         else:
-            events.extend(_rule_events(rule, idx.tolist(), got.filter(pl.Series(hit)), acct))
+            fr = _rule_fields(rule, idx, got.filter(pl.Series(hit)), acct)
+            if fr is not None and fr.height:
+                frames.append(fr)
         remaining = remaining[~hit]
-    events.sort(key=lambda e: e[0])
-    return events
+    if not frames:
+        return _field_frame(idx=[])
+    return pl.concat(frames).sort("idx", "ord")
+
+
+def _sessions(fields: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    """Fold the summary fields, in file order, into one row per connection block.
+
+    A block starts at the first field, and at every field whose key the current block has
+    already (the next connection's summary). Returns the blocks (one column per key, in
+    the order first seen) and each block's first line index.
+    """
+    prim = fields.filter(pl.col("ord") == 0)
+    if not prim.height:
+        return pl.DataFrame(), np.zeros(0, dtype=np.int64)
+    codes = prim["key"].cast(pl.Categorical).to_physical().to_list()
+    starts: list[int] = []
+    seen = 0
+    for e, c in enumerate(codes):
+        bit = 1 << c
+        if e == 0 or seen & bit:
+            starts.append(e)
+            seen = bit
+        else:
+            seen |= bit
+    is_start = np.zeros(len(codes), dtype=np.int64)
+    is_start[starts] = 1
+    blk = np.cumsum(is_start) - 1
+    pidx = prim["idx"].to_numpy()
+    block_lines = pidx[starts]
+    # every field of a line belongs to the block of that line's opening field
+    fb = fields.with_columns(
+        blk=pl.Series(blk[np.searchsorted(pidx, fields["idx"].to_numpy())], dtype=pl.Int64)
+    )
+    order = fb["key"].unique(maintain_order=True).to_list()
+    out = pl.DataFrame({"blk": np.arange(len(starts), dtype=np.int64)})
+    for vcol in ("s", "i", "f"):
+        sub = fb.filter(pl.col("key").is_in(_keys_of(vcol)))
+        if not sub.height:
+            continue
+        wide = sub.pivot(on="key", index="blk", values=vcol)
+        out = out.join(wide, on="blk", how="left")
+    cols = [c for c in order if c in out.columns]
+    return out.select(cols), block_lines
+
+
+def _keys_of(vcol: str) -> list[str]:
+    ints = ["packets_local", "packets_remote", "local_port", "remote_port"]
+    ints += [f"{c}_{side}" for c in FLAG_LETTERS.values() for side in ("local", "remote")]
+    floats = ["link_speed_local", "link_speed_remote"]
+    if vcol == "i":
+        return ints
+    if vcol == "f":
+        return floats
+    return ["local_ip", "remote_ip", "role_local", "role_remote", "application",
+            "application_remote", "link_speed_unit", "first_ts", "last_ts"]  # fmt: skip
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
@@ -224,7 +300,7 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     pkt_idx = np.flatnonzero(is_pkt)
     acct.parsed(pkt_idx)
     date_marks = common.mark_layout(lines, s, acct)
-    events = _line_events(s, np.flatnonzero(acct.status == UNMARKED), acct)
+    fields = _summary_fields(s, np.flatnonzero(acct.status == UNMARKED), acct)
     # a heading never matches the packet pattern: look for headings among the other lines
     others = np.flatnonzero(~matched)
     heading_idx = others[
@@ -232,10 +308,16 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         .is_not_null()
         .to_numpy()
     ]
-    blocks = _session_rows(events)
+    sess_pl, block_starts = _sessions(fields)
 
     # ---- sessions --------------------------------------------------------------------
-    sess = pd.DataFrame([{"line": b.line + 1, **b.fields} for b in blocks])
+    sess = to_pandas(
+        sess_pl.with_columns(line=pl.Series(block_starts + 1, dtype=pl.Int64)).select(
+            "line", pl.exclude("line")
+        )
+        if sess_pl.width
+        else pl.DataFrame()
+    )
     if len(sess):
         for col in ("first_ts", "last_ts"):
             if col in sess:
@@ -248,13 +330,13 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     marks = _mark_days(date_marks)
     if state.get("date") is not None:
         marks[-1] = state["date"]
-    packets, n_tables = _packets(p, pkt_idx, heading_idx, blocks, sess, marks,
+    packets, n_tables = _packets(p, pkt_idx, heading_idx, block_starts, sess, marks,
                                  state.get("tables", 0))  # fmt: skip
     out = {"packets": packets}
     if len(sess):
         out["sessions"] = sess
     after = {
-        "blocks": state.get("blocks", 0) + len(blocks),
+        "blocks": state.get("blocks", 0) + len(block_starts),
         "tables": state.get("tables", 0) + n_tables,
         "date": marks[max(marks)] if marks else None,
     }
@@ -268,7 +350,7 @@ def _conn_ids(sess: pd.DataFrame, k0: int = 0, line0: int = 0) -> list[str]:
         return sess[c].tolist() if c in sess.columns else [None] * n
 
     def present(v) -> bool:
-        return v is not None and not (isinstance(v, float) and np.isnan(v))
+        return v is not None and not pd.isna(v)
 
     ids = []
     rows = zip(col("local_ip"), col("local_port"), col("remote_ip"), col("remote_port"),
@@ -286,14 +368,13 @@ def _block_column(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
     n = len(sess)
     if col not in sess.columns:
         return pl.Series(col, [None] * (n + 1), dtype=dtype)
-    vals = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-            for v in sess[col].tolist()] + [None]  # fmt: skip
+    vals = [None if v is None or pd.isna(v) else v for v in sess[col].tolist()] + [None]
     if dtype == pl.Int64:
         vals = [None if v is None else int(v) for v in vals]
     return pl.Series(col, vals, dtype=dtype)
 
 
-def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, marks: dict, t0: int = 0):
+def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: dict, t0: int = 0):
     """The packets table, built column-wise in polars and handed to pandas through Arrow.
 
     ``marks`` ({line index: day}) gains the First timestamp day of every block that has
@@ -308,8 +389,7 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, marks: dict, t
     heading_before = np.searchsorted(heading_idx, pkt_idx, side="right")
     new_table = np.r_[True, (np.diff(heading_before) > 0) | (np.diff(nr_np) < 0)]
     table_no = np.cumsum(new_table)
-    nb = len(blocks)
-    block_starts = np.array([b.line for b in blocks], dtype=np.int64)
+    nb = len(block_starts)
     blk = np.searchsorted(block_starts, pkt_idx, side="right") - 1 if nb else np.full(n, -1)
     take = pl.Series(np.where(blk >= 0, blk, nb).astype(np.uint32))  # nb = the null row
 
