@@ -107,7 +107,7 @@ def should_stream(src: Source, kind: str | None) -> tuple[Kind | None, bool]:
     except OSError:
         return None, False
     head = head[: head.rfind(b"\n") + 1] or head
-    dec = decode(head, series=False)
+    dec = decode(head, series=True)
     if dec.error or dec.asa or dec.encoding not in ("utf-8", "latin-1"):
         return None, False
     k = registry.get(kind) if kind else registry.detect_lines(dec.lines)[0]

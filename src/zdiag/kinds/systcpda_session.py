@@ -343,35 +343,38 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     return out, after
 
 
-def _conn_ids(sess: pd.DataFrame, k0: int = 0, line0: int = 0) -> list[str]:
+def _block_col(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
+    """One sessions column as a polars column (nulls where the block does not say)."""
+    if col not in sess.columns:
+        return pl.Series(col, [None] * len(sess), dtype=dtype)
+    return pl.from_pandas(sess[col]).cast(dtype, strict=False).alias(col)
+
+
+def _conn_ids(sess: pd.DataFrame, k0: int = 0, line0: int = 0):
+    """``local_ip:port-remote_ip:port``, or ``session<k>@<line>`` when the block lacks one."""
     n = len(sess)
-
-    def col(c: str) -> list:
-        return sess[c].tolist() if c in sess.columns else [None] * n
-
-    def present(v) -> bool:
-        return v is not None and not pd.isna(v)
-
-    ids = []
-    rows = zip(col("local_ip"), col("local_port"), col("remote_ip"), col("remote_port"),
-               sess["line"].tolist(), strict=True)  # fmt: skip
-    for k, (li, lp, ri, rp, line) in enumerate(rows, start=k0 + 1):
-        if present(li) and present(lp) and present(ri) and present(rp):
-            ids.append(f"{li}:{int(lp)}-{ri}:{int(rp)}")
-        else:
-            ids.append(f"session{k}@{line + line0}")
-    return ids
+    df = pl.DataFrame(
+        [
+            _block_col(sess, "local_ip", pl.String).alias("li"),
+            _block_col(sess, "local_port", pl.Int64).alias("lp"),
+            _block_col(sess, "remote_ip", pl.String).alias("ri"),
+            _block_col(sess, "remote_port", pl.Int64).alias("rp"),
+            _block_col(sess, "line", pl.Int64).alias("line"),
+            pl.Series("k", np.arange(k0 + 1, k0 + 1 + n, dtype=np.int64)),
+        ]
+    )
+    whole = pl.all_horizontal(pl.col(c).is_not_null() for c in ("li", "lp", "ri", "rp"))
+    ids = df.select(
+        pl.when(whole)
+        .then(pl.format("{}:{}-{}:{}", "li", "lp", "ri", "rp"))
+        .otherwise(pl.format("session{}@{}", "k", pl.col("line") + line0))
+    ).to_series()
+    return pd.array(ids.to_arrow(compat_level=pl.CompatLevel.oldest()), dtype=STR)
 
 
 def _block_column(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
-    """One value per block (and a trailing null for 'no block'), as a polars column."""
-    n = len(sess)
-    if col not in sess.columns:
-        return pl.Series(col, [None] * (n + 1), dtype=dtype)
-    vals = [None if v is None or pd.isna(v) else v for v in sess[col].tolist()] + [None]
-    if dtype == pl.Int64:
-        vals = [None if v is None else int(v) for v in vals]
-    return pl.Series(col, vals, dtype=dtype)
+    """One value per block and a trailing null (for packets above every block)."""
+    return _block_col(sess, col, dtype).extend_constant(None, 1)
 
 
 def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: dict, t0: int = 0):
