@@ -315,6 +315,27 @@ def _targets(gen, sizes: dict) -> dict:
     return out
 
 
+def _merge(old: dict, new: dict) -> dict:
+    """Results of an earlier run with this run's sizes added (targets recomputed)."""
+    from bench.gen import all_generators
+
+    gens = all_generators()
+    for kind, k in new["kinds"].items():
+        into = old["kinds"].setdefault(kind, {"sizes": {}})
+        into["sizes"].update(k["sizes"])
+        into["sizes"] = dict(sorted(into["sizes"].items(), key=lambda kv: float(kv[0])))
+        into["targets"] = _targets(gens[kind], into["sizes"])
+    old["sizes_mb"] = sorted(set(old.get("sizes_mb", [])) | set(new["sizes_mb"]))
+    old.setdefault("runs", []).append(
+        {
+            "when": new["when"],
+            "sizes_mb": new["sizes_mb"],
+            "load_average_at_start": new["load_average_at_start"],
+        }  # fmt: skip
+    )
+    return old
+
+
 def _rules_note() -> dict:
     try:
         import importlib
@@ -346,6 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="", help="only these methods (comma separated)")
     ap.add_argument("--data", default=str(HERE / ".data"), help="generated inputs (cache)")
     ap.add_argument("--out", default=None, help="results JSON (default bench/results.json)")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="add these sizes to the existing results file instead of replacing it",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--kind", help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
@@ -370,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.out
         else (data / "results-quick.json" if a.quick else HERE / "results.json")
     )
+    if a.merge and out.exists():
+        res = _merge(json.loads(out.read_text()), res)
     out.write_text(json.dumps(res, indent=2) + "\n")
     print(f"wrote {out}")
     for kind, k in res["kinds"].items():

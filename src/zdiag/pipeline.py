@@ -88,6 +88,11 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
         except OSError as exc:
             row["kind"], row["error"] = "unknown", f"cannot read: {exc}"
             return done()
+        except Exception as exc:  # a bug must not stop the batch
+            row["kind"] = sk.name
+            row["error"] = f"{sk.name} parser failed: {type(exc).__name__}: {exc}"
+            result.traceback = traceback.format_exc()
+            return done()
     try:
         data = src.read()
     except OSError as exc:

@@ -277,8 +277,10 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
         n = len(list(folder.glob("part-*.parquet")))
         if not _conforms(name, df):
             df = conform(name, df)
-        # dictionary-encode the text columns only (the numbers rarely repeat; trying costs)
-        text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)]
+        # dictionary-encode only text columns with few distinct values (case, direction,
+        # flags); trying it on numbers and addresses costs more than it saves
+        text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)
+                and df[c].iloc[:2000].nunique() <= 50]  # fmt: skip
         df.to_parquet(folder / f"part-{n:05d}.parquet", index=False, use_dictionary=text)
         counts[name] = counts.get(name, 0) + len(df)
 
