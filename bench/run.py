@@ -326,6 +326,7 @@ def _merge(old: dict, new: dict) -> dict:
         into["sizes"] = dict(sorted(into["sizes"].items(), key=lambda kv: float(kv[0])))
         into["targets"] = _targets(gens[kind], into["sizes"])
     old["sizes_mb"] = sorted(set(old.get("sizes_mb", [])) | set(new["sizes_mb"]))
+    old["notes"] = old.get("notes", []) + new.get("notes", [])
     old.setdefault("runs", []).append(
         {
             "when": new["when"],
@@ -372,6 +373,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add these sizes to the existing results file instead of replacing it",
     )
+    ap.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a remark recorded in the results (why a method was left out, ...)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--kind", help=argparse.SUPPRESS)
     ap.add_argument("--input", help=argparse.SUPPRESS)
@@ -396,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.out
         else (data / "results-quick.json" if a.quick else HERE / "results.json")
     )
+    res["notes"] = list(a.note)
     if a.merge and out.exists():
         res = _merge(json.loads(out.read_text()), res)
     out.write_text(json.dumps(res, indent=2) + "\n")
