@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
 from zdiag.decode import decode
 from zdiag.kinds import registry
 from zdiag.kinds.base import Accounting, Kind
@@ -163,7 +164,7 @@ def collect(results: Iterable[FileResult]) -> TableSet:
             parts["unrecognised"].append(res.unrecognised)
         for name, df in res.tables.items():
             parts.setdefault(name, []).append(df)
-    return TableSet.concat(parts)
+    return TableSet(add_tcp_analysis(dict(TableSet.concat(parts))))
 
 
 def parse(paths, kind: str | None = None, case: str = "") -> TableSet:

@@ -1,0 +1,572 @@
+"""TCP sequence analysis with Wireshark's ``tcp.analysis`` semantics, vectorised.
+
+For every TCP packet of the ``packets`` table, in trace order within its connection, zdiag
+computes the classes Wireshark's TCP dissector (``tcp_analyze_sequence_number``, 4.0) flags,
+one boolean column each (``tables.ANALYSIS_CLASSES``), plus ``reset`` (the RST segment; the
+table's own ``rst`` column is the raw TCP flag and is left alone), ``dup_ack_num`` (the
+duplicate-ACK number), ``missing_segments_est`` (gap bytes / typical segment size of that
+side) and ``analysis``: the highest-precedence class (``PRECEDENCE``), "" when none.
+
+How the history is kept without a loop per packet: rows are put in (connection, direction,
+trace order) order, where each direction's sequence numbers are unwrapped by a cumulative
+sum of signed 32-bit differences. "Next expected sequence number" is a cumulative maximum of
+segment ends (zero-window probes excluded, found by a short fixed-point iteration); the
+state of the other direction (its last window, last ACK, its time, its duplicate-ACK run,
+whether its last segment was a keepalive or a probe) is a forward fill of "the last row of
+that direction" indexes (``np.maximum.accumulate``). The one piece of state Wireshark keeps
+that is not a running max or a last value -- "max seq to be ACKed", which stays at the
+start of a capture hole until the hole is filled or ACKed past -- is followed by a loop
+over holes only (each step a vectorised scan), which is rare traffic, not every packet.
+
+Where zdiag differs from Wireshark on purpose, see ``DIFFERENCES``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from zdiag.tables import ANALYSIS_CLASSES, STR
+
+M32 = 1 << 32
+H31 = 1 << 31
+#: window value standing for "not yet seen" (Wireshark starts a flow with G_MAXUINT32)
+NO_WINDOW = M32 - 1
+#: out-of-order threshold while the handshake RTT is unknown (Wireshark: 3 ms)
+OOO_DEFAULT_S = 0.003
+#: a retransmission within this time of the peer's duplicate ACKs is a fast retransmission
+FAST_RETRANS_S = 0.020
+
+#: ``analysis`` names the first class of this list a packet has (most specific first)
+PRECEDENCE = (
+    "fast_retransmission", "spurious_retransmission", "retransmission", "out_of_order",
+    "previous_segment_not_captured", "ack_lost_segment", "zero_window_probe",
+    "zero_window_probe_ack", "keepalive", "keepalive_ack", "dup_ack", "zero_window",
+    "window_full", "window_update", "rst",
+)  # fmt: skip
+
+#: analysis class -> boolean column (only ``rst`` differs: the packets table's ``rst`` is
+#: the raw flag)
+CLASS_COLUMN = {**{c: c for c in ANALYSIS_CLASSES}, "rst": "reset"}
+
+#: IBM formatter letter (F column) -> zdiag classes that mean the same thing
+IBM_LETTER_CLASSES = {
+    "r": ("retransmission", "fast_retransmission", "spurious_retransmission"),
+    "o": ("out_of_order",),
+    "u": ("dup_ack",),
+    "w": ("window_update",),
+    "z": ("zero_window",),
+    "p": ("zero_window_probe",),
+    "k": ("keepalive",),
+}
+
+DIFFERENCES = """\
+- window_full is flagged only when the peer's SYN is in the trace (Wireshark: only when the
+  window scale is known); windows are compared as stored in the packets table (already
+  scaled for pcap when both SYNs offered a scale; as printed by IPCS).
+- The handshake RTT (out-of-order threshold) is taken from the most recent SYN without ACK
+  to the first ACK without SYN of the connection.
+- Sequence state is unwrapped per direction; Wireshark tests "0" for "not yet seen", zdiag
+  keeps an explicit flag, so a raw sequence number of 0 is an ordinary value here.
+"""
+
+
+def _s32(x: np.ndarray) -> np.ndarray:
+    """Signed 32-bit difference of int64 values."""
+    return ((x + H31) % M32) - H31
+
+
+def _gt32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Wireshark's GT_SEQ(a, b): a is after b in 32-bit sequence space."""
+    return _s32(b - a) < 0
+
+
+class _Groups:
+    """Contiguous groups over an ordered array: starts and 'last row with mask' lookups."""
+
+    def __init__(self, gid: np.ndarray):
+        n = len(gid)
+        self.n = n
+        self.ar = np.arange(n, dtype=np.int64)
+        self.new = np.r_[True, gid[1:] != gid[:-1]] if n else np.zeros(0, bool)
+        self.start = np.maximum.accumulate(np.where(self.new, self.ar, 0)) if n else self.ar
+        ends = np.r_[np.flatnonzero(self.new)[1:], n] if n else self.ar
+        self.end = np.repeat(ends, np.diff(np.r_[np.flatnonzero(self.new), n])) if n else self.ar
+
+    def last(self, mask: np.ndarray, strict: bool = False) -> np.ndarray:
+        """Index of the last row j <= i (j < i if strict) of i's group with mask[j]; -1."""
+        idx = np.maximum.accumulate(np.where(mask, self.ar, -1)) if self.n else self.ar
+        if strict and self.n:
+            idx = np.r_[-1, idx[:-1]]
+        return np.where(idx >= self.start, idx, -1)
+
+    def shift(self, x: np.ndarray, fill) -> np.ndarray:
+        """Previous row's value in the group (fill at a group start)."""
+        if not self.n:
+            return x.copy()
+        out = np.r_[x[:1], x[:-1]].astype(np.result_type(x, np.asarray(fill)))
+        out[self.new] = fill
+        return out
+
+    def cummax(self, x: np.ndarray, gid_rank: np.ndarray) -> np.ndarray:
+        """Cumulative maximum within groups (values must lie in (-2**37, 2**38))."""
+        big = np.int64(1) << 39
+        return np.maximum.accumulate(x + gid_rank * big) - gid_rank * big
+
+
+def _take(x: np.ndarray, idx: np.ndarray, fill) -> np.ndarray:
+    out = x[np.clip(idx, 0, None)] if len(x) else x.copy()
+    out = out.astype(np.result_type(out, np.asarray(fill)))
+    out[idx < 0] = fill
+    return out
+
+
+def _seconds(df: pd.DataFrame, key: np.ndarray) -> np.ndarray:
+    """Packet time in seconds; where a connection lacks timestamps, the sum of its deltas."""
+    ts = df["ts"] if "ts" in df else pd.Series(pd.NaT, index=df.index)
+    t = pd.to_datetime(ts).astype("datetime64[us]").astype("int64").to_numpy() / 1e6
+    nat = ts.isna().to_numpy()
+    if nat.any():
+        delta = (
+            pd.to_numeric(df["delta_s"], errors="coerce").fillna(0).to_numpy(dtype=float)
+            if "delta_s" in df
+            else np.zeros(len(df))
+        )
+        dsum = pd.Series(delta).groupby(key).cumsum().to_numpy()
+        bad = pd.Series(nat).groupby(key).transform("any").to_numpy()
+        t = np.where(bad, dsum, t)
+    return t
+
+
+def _flag(df: pd.DataFrame, col: str) -> np.ndarray:
+    if col not in df:
+        return np.zeros(len(df), bool)
+    return df[col].fillna(False).to_numpy(dtype=bool)
+
+
+def _int(df: pd.DataFrame, col: str, fill: int = 0) -> np.ndarray:
+    if col not in df:
+        return np.full(len(df), fill, np.int64)
+    return pd.to_numeric(df[col], errors="coerce").fillna(fill).to_numpy(dtype=np.int64)
+
+
+def _conn_key(df: pd.DataFrame) -> pd.Series:
+    parts = [df[c].astype(str) for c in ("case", "source", "conn") if c in df]
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "\x00" + p
+    return key
+
+
+def analysable(df: pd.DataFrame) -> np.ndarray:
+    """Rows the analysis covers: TCP packets with a sequence number."""
+    ok = df["seq"].notna().to_numpy().copy() if "seq" in df else np.zeros(len(df), bool)
+    if "protocol" in df:
+        proto = df["protocol"].astype(object).fillna("TCP").astype(str).str.upper()
+        ok &= (proto == "TCP").to_numpy()
+    if "conn" in df:
+        ok &= df["conn"].notna().to_numpy()
+    return ok
+
+
+def analyse(packets: pd.DataFrame) -> pd.DataFrame:
+    """``packets`` with the analysis columns added (a new frame; the input is not changed)."""
+    out = packets.copy()
+    n = len(out)
+    cols = {CLASS_COLUMN[c]: np.zeros(n, bool) for c in (*ANALYSIS_CLASSES, "rst")}
+    dupnum = np.zeros(n, np.int64)
+    missing = np.full(n, -1, np.int64)
+    ok = analysable(out) if n else np.zeros(0, bool)
+    rows = np.flatnonzero(ok)
+    if len(rows):
+        sub = out.iloc[rows]
+        got = _analyse_rows(sub)
+        for name, arr in got.items():
+            if name == "dup_ack_num":
+                dupnum[rows] = arr
+            elif name == "missing_segments_est":
+                missing[rows] = arr
+            else:
+                cols[name][rows] = arr
+    for name, arr in cols.items():
+        out[name] = pd.array(arr, dtype="boolean")
+    out["dup_ack_num"] = pd.array(np.where(cols["dup_ack"], dupnum, 0), dtype="Int64")
+    out["dup_ack_num"] = out["dup_ack_num"].mask(~cols["dup_ack"])
+    out["missing_segments_est"] = pd.array(missing, dtype="Int64").copy()
+    out.loc[missing < 0, "missing_segments_est"] = pd.NA
+    label = np.full(n, "", dtype=object)
+    for cls in reversed(PRECEDENCE):
+        label[cols[CLASS_COLUMN[cls]]] = cls
+    out["analysis"] = pd.array(label, dtype=STR)
+    return out
+
+
+def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    m = len(df)
+    key = _conn_key(df).to_numpy()
+    g = pd.factorize(key, sort=False)[0].astype(np.int64)
+    # c-order: by connection, then trace order
+    corder = np.argsort(g, kind="stable")
+    inv = np.empty(m, np.int64)
+    inv[corder] = np.arange(m)
+
+    def c(x):
+        return x[corder]
+
+    gc = c(g)
+    dr = c((df["direction"].astype(object).fillna("").astype(str).to_numpy() == "in")
+           .astype(np.int64))  # fmt: skip
+    seq = c(_int(df, "seq") % M32)
+    ack = c(_int(df, "ack_num") % M32)
+    win = c(_int(df, "window", NO_WINDOW))
+    ln = c(np.maximum(_int(df, "data_len"), 0))
+    S, A, F, R = (c(_flag(df, f)) for f in ("syn", "ack", "fin", "rst"))
+    t = c(_seconds(df, g))
+    G = _Groups(gc)
+    ar = G.ar
+
+    # last row of each direction at or before i, and strictly before i
+    last_d = [G.last(dr == d) for d in (0, 1)]
+    prev_d = [G.last(dr == d, strict=True) for d in (0, 1)]
+    prev_same = np.where(dr == 0, prev_d[0], prev_d[1])
+    rev_last = np.where(dr == 0, last_d[1], last_d[0])
+
+    # k-order: by connection, direction, trace order (each direction contiguous)
+    kgid = gc * 2 + dr
+    korder = np.lexsort((ar, kgid))
+    kinv = np.empty(m, np.int64)
+    kinv[korder] = ar
+    K = _Groups(kgid[korder])
+    krank = np.cumsum(K.new) - 1
+    seqk = seq[korder]
+    d = _s32(seqk - K.shift(seqk, 0))
+    d[K.new] = 0
+    cs = np.cumsum(d)
+    seq_u_k = seqk[K.start] + cs - cs[K.start]
+    sf_k = (S | F)[korder].astype(np.int64)
+    end_u_k = seq_u_k + ln[korder] + sf_k
+    tk = t[korder]
+
+    win_rev = _take(win, rev_last, NO_WINDOW)
+    cand_k = (ln[korder] == 1) & (win_rev[korder] == 0)
+    neg = -(np.int64(1) << 37)
+
+    def nextseq(excl):
+        e = np.where(excl, neg, end_u_k)
+        after = K.cummax(e, krank)
+        before = K.shift(after, neg)
+        nset = (before > neg) & (before % M32 != 0)
+        return before, after, nset
+
+    excl = cand_k.copy()
+    for _ in range(64):
+        n_before, n_after, nset_k = nextseq(excl)
+        zwp_k = cand_k & nset_k & (seq_u_k == n_before)
+        if np.array_equal(zwp_k, excl):
+            break
+        excl = zwp_k
+    n_before, n_after, nset_k = nextseq(zwp_k)
+    raised = ~zwp_k & (~nset_k | (end_u_k > n_before))
+    last_raise = K.last(raised, strict=True)
+    nst_k = _take(tk, last_raise, -np.inf)
+
+    # back to c-order
+    def kc(x):
+        return x[kinv]
+
+    seq_u, N, Nset, Nafter = kc(seq_u_k), kc(n_before), kc(nset_k), kc(n_after)
+    zwp, nst = kc(zwp_k), kc(nst_k)
+    noSFR = ~(S | F | R)
+
+    win_f = _take(win, prev_same, NO_WINDOW)
+    lastack_f = _take(ack, prev_same, 0)
+
+    zero_window = (win == 0) & noSFR & ~zwp
+    lost = Nset & (seq_u > N) & ~R & ~zwp
+    keepalive = (ln <= 1) & Nset & (seq_u == N - 1) & noSFR & ~zwp
+    base = (ln == 0) & Nset & (seq_u == N) & noSFR & ~zwp
+    same_ack = ack == lastack_f
+    window_update = base & same_ack & (win != 0) & (win != win_f)
+    lastack_r = _take(ack, rev_last, 0)
+    syn_dir = [G.last(S & (dr == d)) for d in (0, 1)]
+    rev_syn = np.where(dr == 0, syn_dir[1], syn_dir[0]) >= 0
+    window_full = (
+        (ln > 0) & rev_syn & (win_rev != NO_WINDOW)
+        & ((seq + ln) % M32 == (lastack_r + win_rev) % M32) & noSFR & ~zwp
+    )  # fmt: skip
+    ka_r = _take(keepalive, rev_last, False)
+    zwp_r = _take(zwp, rev_last, False)
+    keepalive_ack = base & same_ack & (win != 0) & (win == win_f) & ka_r
+    zwp_ack = (
+        base & (win == 0) & (win == win_f) & (same_ack | (ack == (lastack_f + 1) % M32))
+        & zwp_r & ~keepalive_ack
+    )  # fmt: skip
+    dup = base & same_ack & (win != 0) & (win == win_f) & ~keepalive_ack & ~zwp_ack
+
+    dup_k = dup[korder]
+    lnd = np.maximum.accumulate(np.where(~dup_k, K.ar, -1))
+    dupcnt = kc(K.ar - lnd)
+
+    ack_lost = _ack_lost(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp, rev_last, gc)
+
+    # retransmission family
+    blk = ((ln > 0) | S | F) & ~keepalive
+    sna = Nset & (seq_u < N) & ~((ln > 1) & (seq_u == N - 1))
+    t_rev = _take(t, rev_last, -np.inf)
+    dupn_r = _take(dupcnt, rev_last, 0)
+    fast = blk & sna & (dupn_r >= 2) & (lastack_r == seq) & ((t - t_rev) < FAST_RETRANS_S)
+    thres = _ooo_threshold(G, S, A, t)
+    ooo = blk & sna & ~fast & ((t - nst) < thres) & (N != seq_u + ln + (S | F))
+    spurious = (
+        blk & ~fast & ~ooo & (ln > 0) & (lastack_r != 0)
+        & ~_gt32((seq + ln) % M32, lastack_r)
+    )  # fmt: skip
+    retrans = blk & sna & ~fast & ~ooo & ~spurious
+
+    missing = np.full(m, -1, np.int64)
+    if lost.any():
+        seg = _typical_segment(kgid, ln)
+        gap = seq_u - N
+        missing = np.where(lost, -(-gap // np.maximum(seg, 1)), -1)
+
+    res = {
+        "retransmission": retrans | fast | spurious,
+        "fast_retransmission": fast,
+        "spurious_retransmission": spurious,
+        "out_of_order": ooo,
+        "previous_segment_not_captured": lost,
+        "ack_lost_segment": ack_lost,
+        "dup_ack": dup,
+        "zero_window": zero_window,
+        "zero_window_probe": zwp,
+        "zero_window_probe_ack": zwp_ack,
+        "window_update": window_update,
+        "window_full": window_full,
+        "keepalive": keepalive,
+        "keepalive_ack": keepalive_ack,
+        "reset": R.copy(),
+        "dup_ack_num": np.where(dup, dupcnt, 0),
+        "missing_segments_est": missing,
+    }
+    # back to the input's row order
+    return {k: v[inv] for k, v in res.items()}
+
+
+def _typical_segment(kgid: np.ndarray, ln: np.ndarray) -> np.ndarray:
+    """Median payload of the packet's direction (of its connection when that sent none)."""
+    s = pd.Series(np.where(ln > 0, ln, np.nan))
+    med = s.groupby(kgid).transform("median")
+    conn_med = s.groupby(kgid // 2).transform("median")
+    return med.fillna(conn_med).fillna(1).to_numpy().astype(np.int64)
+
+
+def _ooo_threshold(G: _Groups, S, A, t) -> np.ndarray:
+    """Per packet: the connection's handshake RTT once known, else 3 ms."""
+    syn_only = G.last(S & ~A)
+    first_ack = A & ~S & (syn_only >= 0)
+    idx = np.where(first_ack, G.ar, G.n)
+    # first such row per group: minimum over the group, broadcast
+    gmin = np.minimum.reduceat(idx, np.flatnonzero(G.new)) if G.n else idx
+    fa = np.repeat(gmin, np.diff(np.r_[np.flatnonzero(G.new), G.n]))
+    has = fa < G.n
+    rtt = np.where(has, t[np.clip(fa, 0, G.n - 1)] - _take(t, syn_only[np.clip(fa, 0, G.n - 1)],
+                                                           0.0), 0.0)  # fmt: skip
+    known = has & (G.ar >= fa) & (rtt > 0)
+    return np.where(known, rtt, OOO_DEFAULT_S)
+
+
+def _ack_lost(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp, rev_last, gc) -> np.ndarray:
+    """ACKed unseen segment, with Wireshark's 'max seq to be ACKed' (msa) per direction.
+
+    Without a capture hole a direction's msa equals its next expected sequence number; a
+    segment that starts beyond it (and is not a probe) leaves msa at the old value h until
+    a segment starting exactly at h arrives or the peer ACKs past h.
+    """
+    # no hole: ack beyond what the other side has sent so far
+    n_rev = _take(Nafter, rev_last, 0)
+    rev_seen = rev_last >= 0
+    ack_lost = A & rev_seen & (n_rev % M32 != 0) & _gt32(ack, n_rev % M32)
+    # capture holes
+    opens = np.flatnonzero(~zwp & Nset & (seq_u != N) & (Nafter > N))
+    if not len(opens):
+        return ack_lost
+    closed_until = {}
+    for p in opens.tolist():
+        d = int(dr[p])
+        gk = (int(gc[p]), d)
+        if p <= closed_until.get(gk, -1):
+            continue
+        h = int(N[p])
+        h32 = h % M32
+        end = int(G.end[p])
+        lo, step, q = p + 1, 64, end
+        while lo < end:
+            hi = min(end, lo + step)
+            sl = slice(lo, hi)
+            same = (dr[sl] == d) & ~zwp[sl] & (seq_u[sl] == h)
+            other = (dr[sl] != d) & A[sl] & _gt32(ack[sl], np.int64(h32))
+            hit = same | other
+            if hit.any():
+                q = lo + int(np.argmax(hit))
+                break
+            lo, step = hi, step * 4
+        # inside the hole the peer's ACKs are compared with h, not with next seq
+        inside = np.arange(p + 1, min(q + 1, end))
+        peer = inside[dr[inside] != d]
+        ack_lost[peer] = False
+        if q < end and dr[q] != d:
+            ack_lost[q] = True
+        closed_until[gk] = q
+    return ack_lost
+
+
+# ---- per-connection summary and IBM comparison -------------------------------------------
+
+
+def conn_analysis(packets: pd.DataFrame) -> pd.DataFrame:
+    """One row per connection: class counts per side, RTT, times, idle gap, who reset."""
+    ok = analysable(packets)
+    df = packets.loc[ok].copy()
+    if not len(df):
+        return pd.DataFrame()
+    df["_key"] = _conn_key(df).to_numpy()
+    g = pd.factorize(df["_key"], sort=False)[0]
+    df["_g"] = g
+    df["_t"] = _seconds(df, g)
+    df["_out"] = (df["direction"].astype(object) == "out").to_numpy()
+    grp = df.groupby("_g", sort=True)
+    first = grp.head(1).set_index("_g")
+    out = pd.DataFrame(index=first.index)
+    for col in ("case", "source", "line", "conn", "local_ip", "local_port", "remote_ip",
+                "remote_port"):  # fmt: skip
+        if col in first:
+            out[col] = first[col]
+    side = np.where(df["_out"], "local", "remote")
+    counted = {"packets": np.ones(len(df), bool)}
+    for cls in (*ANALYSIS_CLASSES, "rst"):
+        counted[cls] = df[CLASS_COLUMN[cls]].fillna(False).to_numpy(dtype=bool)
+    cnt = pd.DataFrame({k: v.astype(np.int64) for k, v in counted.items()})
+    cnt["_g"], cnt["_side"] = g, side
+    cnt["bytes"] = pd.to_numeric(df["data_len"], errors="coerce").fillna(0).to_numpy()
+    sums = cnt.groupby(["_g", "_side"]).sum()
+    for col in ("packets", "bytes", *ANALYSIS_CLASSES, "rst"):
+        for s in ("local", "remote"):
+            try:
+                vals = sums[col].xs(s, level="_side")
+            except KeyError:
+                vals = pd.Series(dtype="int64")
+            out[f"{col}_{s}"] = vals.reindex(out.index).fillna(0).astype("Int64")
+    t = df["_t"].to_numpy()
+    gap = np.r_[np.nan, np.diff(t)]
+    gap[np.r_[True, g[1:] != g[:-1]]] = np.nan
+    df["_gap"] = gap
+    out["first_ts"] = grp["ts"].min() if "ts" in df else pd.NaT
+    out["last_ts"] = grp["ts"].max() if "ts" in df else pd.NaT
+    out["duration_s"] = grp["_t"].max() - grp["_t"].min()
+    out["longest_idle_s"] = grp["_gap"].max()
+    idle_line = df.loc[df["_gap"].notna()].sort_values("_gap", ascending=False)
+    idle_line = idle_line.groupby("_g").head(1).set_index("_g")
+    out["longest_idle_before_nr"] = idle_line["nr"].reindex(out.index).astype("Int64")
+    out["longest_idle_before_line"] = idle_line["line"].reindex(out.index).astype("Int64")
+    out["handshake_rtt_s"] = _handshake_rtt(df)
+    for flag, name in (("rst", "first_rst_by"), ("fin", "first_fin_by")):
+        sel = df.loc[df[flag].fillna(False).to_numpy(dtype=bool)]
+        who = sel.groupby("_g").head(1).set_index("_g")["_out"]
+        out[name] = who.map({True: "local", False: "remote"}).reindex(out.index)
+    out["final_state"] = _final_state(df, out.index)
+    return out.reset_index(drop=True)
+
+
+def _handshake_rtt(df: pd.DataFrame) -> pd.Series:
+    """Time from the last SYN (no ACK) to the first ACK (no SYN) after it, per connection."""
+    syn = df["syn"].fillna(False).to_numpy(dtype=bool)
+    ackf = df["ack"].fillna(False).to_numpy(dtype=bool)
+    G = _Groups(df["_g"].to_numpy())
+    last_syn = G.last(syn & ~ackf)
+    first_ack = ackf & ~syn & (last_syn >= 0)
+    t = df["_t"].to_numpy()
+    rtt = pd.Series(np.where(first_ack, t - _take(t, last_syn, 0.0), np.nan))
+    sel = rtt.groupby(df["_g"].to_numpy()).first()
+    return sel
+
+
+def _final_state(df: pd.DataFrame, index) -> pd.Series:
+    g = df["_g"].to_numpy()
+    out_side = df["_out"].to_numpy()
+
+    def per(mask):
+        return pd.Series(mask).groupby(g).any().reindex(index, fill_value=False)
+
+    syn = df["syn"].fillna(False).to_numpy(dtype=bool)
+    ackf = df["ack"].fillna(False).to_numpy(dtype=bool)
+    fin = df["fin"].fillna(False).to_numpy(dtype=bool)
+    rst = df["rst"].fillna(False).to_numpy(dtype=bool)
+    any_rst = per(rst)
+    fin_l, fin_r = per(fin & out_side), per(fin & ~out_side)
+    syn_only, synack = per(syn & ~ackf), per(syn & ackf)
+    plain = per(~syn & ackf)
+    state = pd.Series("ESTABLISHED", index=index, dtype=object)
+    state[syn_only & ~synack] = "SYN_SENT (no SYN-ACK seen)"
+    state[synack & ~plain] = "SYN_RECEIVED (handshake not completed)"
+    state[fin_l & ~fin_r] = "FIN_WAIT (local sent FIN)"
+    state[fin_r & ~fin_l] = "CLOSE_WAIT (remote sent FIN)"
+    state[fin_l & fin_r] = "CLOSED (FIN both ways)"
+    state[any_rst] = "CLOSED (reset)"
+    return state.astype(STR)
+
+
+def ibm_disagreements(packets: pd.DataFrame) -> pd.DataFrame:
+    """Per file and IBM letter: packets IBM flags, packets zdiag flags, and both."""
+    if "ibm_flag" not in packets or not len(packets):
+        return pd.DataFrame()
+    has = packets["ibm_flag"].notna().to_numpy()
+    if not has.any():
+        return pd.DataFrame()
+    df = packets.loc[has]
+    letter = df["ibm_flag"].astype(object).fillna("").astype(str).str.strip().to_numpy()
+    keys = (df["case"].astype(str) + "\x00" + df["source"].astype(str)).to_numpy() if (
+        "case" in df and "source" in df) else np.zeros(len(df), dtype=object)  # fmt: skip
+    frames = []
+    for let, classes in IBM_LETTER_CLASSES.items():
+        ibm = letter == let
+        mine = np.zeros(len(df), bool)
+        for cls in classes:
+            mine |= df[CLASS_COLUMN[cls]].fillna(False).to_numpy(dtype=bool)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "_k": keys,
+                    "ibm_letter": let,
+                    "class": "|".join(classes),
+                    "ibm_count": ibm.astype(int),
+                    "zdiag_count": mine.astype(int),
+                    "both": (ibm & mine).astype(int),
+                }
+            )  # fmt: skip
+        )
+    allf = pd.concat(frames, ignore_index=True)
+    res = allf.groupby(["_k", "ibm_letter", "class"], sort=False).sum().reset_index()
+    parts = res["_k"].astype(str).str.split("\x00", n=1, expand=True)
+    res.insert(0, "case", parts[0] if parts.shape[1] > 0 else "")
+    res.insert(1, "source", parts[1] if parts.shape[1] > 1 else "")
+    res["ibm_only"] = res["ibm_count"] - res["both"]
+    res["zdiag_only"] = res["zdiag_count"] - res["both"]
+    res["disagreements"] = res["ibm_only"] + res["zdiag_only"]
+    return res.drop(columns="_k")
+
+
+def add_to_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Pipeline step: analysis columns on ``packets``, plus ``conn_analysis`` and
+    ``ibm_disagreements`` tables (only when a packets table exists)."""
+    pk = tables.get("packets")
+    if pk is None:
+        return tables
+    out = dict(tables)
+    out["packets"] = analyse(pk)
+    ca = conn_analysis(out["packets"])
+    if len(ca):
+        out["conn_analysis"] = ca
+    dis = ibm_disagreements(out["packets"])
+    if len(dis):
+        out["ibm_disagreements"] = dis
+    return out
