@@ -200,6 +200,85 @@ def window_full_spurious_ack_lost() -> Conv:
     return c
 
 
+def random_conv(rng, n: int = 60) -> Conv:
+    """A random but well-formed exchange: data, ACKs, duplicate ACKs, retransmissions,
+    capture gaps, keepalives, zero windows and probes, window changes, sequence wrap."""
+    c = Conv(isn_local=rng.randrange(1, 1 << 32), isn_remote=rng.randrange(1, 1 << 32))
+    if rng.random() < 0.2:  # wrap the sequence space early
+        c.nxt["out"] = (1 << 32) - rng.randrange(1, 5000)
+    win = {"out": 65535, "in": rng.choice([8192, 65535])}
+    last_ack = {}
+    if rng.random() < 0.7:
+        c.send("in", "S", win=win["in"], dt=0.0)
+        c.send("out", "AS", win=win["out"], dt=0.0001)
+        c.send("in", "A", win=win["in"], dt=rng.choice([0.0005, 0.01, 0.05]))
+    events = ["data", "data", "ack", "dupack", "retrans", "gap", "keepalive", "zerowin",
+              "probe", "window", "ack_ahead", "ooo"]  # fmt: skip
+    for _ in range(n):
+        d = rng.choice(["in", "out"])
+        o = "in" if d == "out" else "out"
+        ev = rng.choice(events)
+        dt = rng.choice([0.00005, 0.0005, 0.002, 0.015, 0.3, 2.5])
+        if ev == "data":
+            c.send(d, rng.choice(["A", "AP"]), rng.choice([1, 2, 100, 1460]), win=win[d], dt=dt)
+        elif ev == "ack":
+            c.send(d, "A", win=win[d], dt=dt)
+        elif ev == "dupack" and d in last_ack:
+            c.send(d, "A", win=win[d], dt=dt, ack=last_ack[d])
+        elif ev == "retrans":
+            back = rng.choice([1, 100, 1460, 2920])
+            c.send(d, "AP", rng.choice([1, 100, 1460]), win=win[d], dt=dt,
+                   seq=c.nxt[d] - back, advance=rng.random() < 0.5)  # fmt: skip
+        elif ev == "gap":
+            c.nxt[d] += rng.choice([1, 1460, 14600])
+            c.send(d, "AP", 1460, win=win[d], dt=dt)
+        elif ev == "ooo":
+            c.send(d, "AP", 1460, win=win[d], dt=dt, seq=c.nxt[d] + 1460, advance=False)
+            c.send(d, "AP", 1460, win=win[d], dt=0.0001)
+        elif ev == "keepalive":
+            c.send(d, "A", rng.choice([0, 1]), win=win[d], dt=dt, seq=c.nxt[d] - 1,
+                   advance=False)  # fmt: skip
+        elif ev == "zerowin":
+            win[d] = 0
+            c.send(d, "A", win=0, dt=dt)
+        elif ev == "probe":
+            c.send(d, "A", 1, win=win[d], dt=dt, advance=rng.random() < 0.3)
+        elif ev == "window":
+            win[d] = rng.choice([0, 1460, 4096, 65535])
+            c.send(d, "A", win=win[d], dt=dt)
+        elif ev == "ack_ahead":
+            c.send(d, "A", win=win[d], dt=dt, ack=c.nxt[o] + rng.choice([1, 1460]))
+        if c.pkts and c.pkts[-1].direction == d:
+            last_ack[d] = c.pkts[-1].ack
+    end = rng.random()
+    if end < 0.3:
+        c.send(rng.choice(["in", "out"]), "R", win=0, dt=0.1, ack=0)
+    elif end < 0.6:
+        c.send("out", "AF", win=win["out"], dt=0.1)
+        c.send("in", "AF", win=win["in"], dt=0.01)
+        c.send("out", "A", win=win["out"], dt=0.001)
+    return c
+
+
+def write_random_pcap(path: Path, seed: int, conns: int = 10, n: int = 60) -> None:
+    """Several random connections (distinct remote ports) interleaved in one pcap."""
+    import random
+
+    rng = random.Random(seed)
+    allp: list[tuple[float, int, Pkt]] = []
+    for k in range(conns):
+        offset = rng.random() * 5
+        for p in random_conv(rng, n).pkts:
+            allp.append((p.t + offset, k, p))
+    allp.sort(key=lambda x: x[0])
+    with open(path, "wb") as f:
+        w = dpkt.pcap.Writer(f)
+        for i, (t, k, p) in enumerate(allp):
+            q = Pkt(p.direction, p.flags, p.seq, p.ack, p.win, p.length, t)
+            ts, buf = frames([q], remote_port=REMOTE[1] + k, ip_id=i + 1)[0]
+            w.writepkt(buf, ts=ts)
+
+
 SCENARIOS = {
     "normal_transfer": normal_transfer,
     "handshake_timeout": handshake_timeout,
@@ -219,17 +298,18 @@ _FLAG_BITS = {"A": dpkt.tcp.TH_ACK, "P": dpkt.tcp.TH_PUSH, "R": dpkt.tcp.TH_RST,
               "S": dpkt.tcp.TH_SYN, "F": dpkt.tcp.TH_FIN}  # fmt: skip
 
 
-def frames(pkts: list[Pkt]) -> list[tuple[float, bytes]]:
+def frames(pkts: list[Pkt], remote_port: int = REMOTE[1], ip_id: int = 1):
     out = []
+    remote = (REMOTE[0], remote_port)
     for i, p in enumerate(pkts):
-        src, dst = (LOCAL, REMOTE) if p.direction == "out" else (REMOTE, LOCAL)
+        src, dst = (LOCAL, remote) if p.direction == "out" else (remote, LOCAL)
         bits = 0
         for ch in p.flags:
             bits |= _FLAG_BITS[ch]
         tcp = dpkt.tcp.TCP(sport=src[1], dport=dst[1], seq=p.seq, ack=p.ack, flags=bits,
                            win=min(p.win, 65535), data=b"x" * p.length)  # fmt: skip
         ip = dpkt.ip.IP(src=socket.inet_aton(src[0]), dst=socket.inet_aton(dst[0]),
-                        p=dpkt.ip.IP_PROTO_TCP, id=(i + 1) & 0xFFFF, data=tcp, ttl=64)  # fmt: skip
+                        p=dpkt.ip.IP_PROTO_TCP, id=(i + ip_id) & 0xFFFF, data=tcp, ttl=64)  # fmt: skip
         ip.len = 20 + len(bytes(tcp))
         eth = dpkt.ethernet.Ethernet(src=b"\x02\x00\x00\x00\x00\x01",
                                      dst=b"\x02\x00\x00\x00\x00\x02",

@@ -32,10 +32,10 @@ M32 = 1 << 32
 H31 = 1 << 31
 #: window value standing for "not yet seen" (Wireshark starts a flow with G_MAXUINT32)
 NO_WINDOW = M32 - 1
-#: out-of-order threshold while the handshake RTT is unknown (Wireshark: 3 ms)
-OOO_DEFAULT_S = 0.003
-#: a retransmission within this time of the peer's duplicate ACKs is a fast retransmission
-FAST_RETRANS_S = 0.020
+#: out-of-order threshold while the handshake RTT is unknown (Wireshark: 3 ms), in µs
+OOO_DEFAULT_US = 3000
+#: a retransmission within this time (µs) of the peer's duplicate ACKs is a fast one
+FAST_RETRANS_US = 20000
 
 #: ``analysis`` names the first class of this list a packet has (most specific first)
 PRECEDENCE = (
@@ -64,8 +64,6 @@ DIFFERENCES = """\
 - window_full is flagged only when the peer's SYN is in the trace (Wireshark: only when the
   window scale is known); windows are compared as stored in the packets table (already
   scaled for pcap when both SYNs offered a scale; as printed by IPCS).
-- The handshake RTT (out-of-order threshold) is taken from the most recent SYN without ACK
-  to the first ACK without SYN of the connection.
 - Sequence state is unwrapped per direction; Wireshark tests "0" for "not yet seen", zdiag
   keeps an explicit flag, so a raw sequence number of 0 is an ordinary value here.
 """
@@ -121,18 +119,20 @@ def _take(x: np.ndarray, idx: np.ndarray, fill) -> np.ndarray:
     return out
 
 
-def _seconds(df: pd.DataFrame, key: np.ndarray) -> np.ndarray:
-    """Packet time in seconds; where a connection lacks timestamps, the sum of its deltas."""
+def _micros(df: pd.DataFrame, key: np.ndarray) -> np.ndarray:
+    """Packet time in integer microseconds (exact comparisons, as Wireshark's nanoseconds);
+    where a connection lacks timestamps, the running sum of its printed deltas."""
     ts = df["ts"] if "ts" in df else pd.Series(pd.NaT, index=df.index)
-    t = pd.to_datetime(ts).astype("datetime64[us]").astype("int64").to_numpy() / 1e6
     nat = ts.isna().to_numpy()
+    t = pd.to_datetime(ts).astype("datetime64[us]").to_numpy().astype("int64")
     if nat.any():
         delta = (
             pd.to_numeric(df["delta_s"], errors="coerce").fillna(0).to_numpy(dtype=float)
             if "delta_s" in df
             else np.zeros(len(df))
         )
-        dsum = pd.Series(delta).groupby(key).cumsum().to_numpy()
+        dus = np.round(delta * 1e6).astype(np.int64)
+        dsum = pd.Series(dus).groupby(key).cumsum().to_numpy()
         bad = pd.Series(nat).groupby(key).transform("any").to_numpy()
         t = np.where(bad, dsum, t)
     return t
@@ -221,7 +221,7 @@ def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
     win = c(_int(df, "window", NO_WINDOW))
     ln = c(np.maximum(_int(df, "data_len"), 0))
     S, A, F, R = (c(_flag(df, f)) for f in ("syn", "ack", "fin", "rst"))
-    t = c(_seconds(df, g))
+    t = c(_micros(df, g))
     G = _Groups(gc)
     ar = G.ar
 
@@ -268,7 +268,7 @@ def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
     n_before, n_after, nset_k = nextseq(zwp_k)
     raised = ~zwp_k & (~nset_k | (end_u_k > n_before))
     last_raise = K.last(raised, strict=True)
-    nst_k = _take(tk, last_raise, -np.inf)
+    nst_k = _take(tk, last_raise, np.iinfo(np.int64).min // 2)
 
     # back to c-order
     def kc(x):
@@ -297,31 +297,34 @@ def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
     ka_r = _take(keepalive, rev_last, False)
     zwp_r = _take(zwp, rev_last, False)
     keepalive_ack = base & same_ack & (win != 0) & (win == win_f) & ka_r
-    zwp_ack = (
-        base & (win == 0) & (win == win_f) & (same_ack | (ack == (lastack_f + 1) % M32))
-        & zwp_r & ~keepalive_ack
-    )  # fmt: skip
+    zwp_ack = base & same_ack & (win == 0) & (win == win_f) & zwp_r & ~keepalive_ack
     dup = base & same_ack & (win != 0) & (win == win_f) & ~keepalive_ack & ~zwp_ack
 
-    dup_k = dup[korder]
-    lnd = np.maximum.accumulate(np.where(~dup_k, K.ar, -1))
-    dupcnt = kc(K.ar - lnd)
+    trigger, hole_acked = _ack_beyond_msa(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp,
+                                          rev_last, gc)  # fmt: skip
+    counters = _dup_counters(G, dr, dup, ack != lastack_f, trigger)
+    own_cnt = np.where(dr == 0, counters[0], counters[1])
+    rev_cnt = np.where(dr == 0, counters[1], counters[0])
+    # beyond a hole: always flagged; otherwise only while the other side's dup-ACK counter
+    # is 0 (the counter then becomes -1, an unsigned 'many' for the fast-retransmit test)
+    rev_before = np.where(dr == 0, G.shift(counters[1], 0), G.shift(counters[0], 0))
+    ack_lost = hole_acked | (trigger & (rev_before == 0))
+    dupcnt = np.where(dup, own_cnt, 0)
 
-    ack_lost = _ack_lost(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp, rev_last, gc)
-
-    # retransmission family
+    # retransmission family (Wireshark's order: spurious, fast, out-of-order, plain)
     blk = ((ln > 0) | S | F) & ~keepalive
     sna = Nset & (seq_u < N) & ~((ln > 1) & (seq_u == N - 1))
-    t_rev = _take(t, rev_last, -np.inf)
-    dupn_r = _take(dupcnt, rev_last, 0)
-    fast = blk & sna & (dupn_r >= 2) & (lastack_r == seq) & ((t - t_rev) < FAST_RETRANS_S)
-    thres = _ooo_threshold(G, S, A, t)
-    ooo = blk & sna & ~fast & ((t - nst) < thres) & (N != seq_u + ln + (S | F))
+    t_rev = _take(t, rev_last, np.iinfo(np.int64).min // 2)
     spurious = (
-        blk & ~fast & ~ooo & (ln > 0) & (lastack_r != 0)
-        & ~_gt32((seq + ln) % M32, lastack_r)
+        blk & (ln > 0) & (lastack_r != 0) & ~_gt32((seq + ln) % M32, lastack_r)
     )  # fmt: skip
-    retrans = blk & sna & ~fast & ~ooo & ~spurious
+    fast = (
+        blk & ~spurious & sna & ((rev_cnt >= 2) | (rev_cnt == -1)) & (lastack_r == seq)
+        & ((t - t_rev) < FAST_RETRANS_US)
+    )  # fmt: skip
+    thres = _ooo_threshold(G, S, A, t)
+    ooo = blk & ~spurious & ~fast & sna & ((t - nst) < thres) & (N != seq_u + ln + (S | F))
+    retrans = blk & sna & ~spurious & ~fast & ~ooo
 
     missing = np.full(m, -1, np.int64)
     if lost.any():
@@ -369,55 +372,76 @@ def _ooo_threshold(G: _Groups, S, A, t) -> np.ndarray:
     gmin = np.minimum.reduceat(idx, np.flatnonzero(G.new)) if G.n else idx
     fa = np.repeat(gmin, np.diff(np.r_[np.flatnonzero(G.new), G.n]))
     has = fa < G.n
-    rtt = np.where(has, t[np.clip(fa, 0, G.n - 1)] - _take(t, syn_only[np.clip(fa, 0, G.n - 1)],
-                                                           0.0), 0.0)  # fmt: skip
+    fa_c = np.clip(fa, 0, G.n - 1)
+    rtt = np.where(has, t[fa_c] - _take(t, syn_only[fa_c], 0), 0)
     known = has & (G.ar >= fa) & (rtt > 0)
-    return np.where(known, rtt, OOO_DEFAULT_S)
+    return np.where(known, rtt, OOO_DEFAULT_US)
 
 
-def _ack_lost(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp, rev_last, gc) -> np.ndarray:
-    """ACKed unseen segment, with Wireshark's 'max seq to be ACKed' (msa) per direction.
+def _ack_beyond_msa(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp, rev_last, gc):
+    """Rows whose ACK goes beyond the other direction's 'max seq to be ACKed' (msa).
 
-    Without a capture hole a direction's msa equals its next expected sequence number; a
-    segment that starts beyond it (and is not a probe) leaves msa at the old value h until
-    a segment starting exactly at h arrives or the peer ACKs past h.
+    Without a capture hole a direction's msa equals its next expected sequence number
+    (``trigger``: an ACK beyond it). A segment that does not start at msa but raises the
+    next expected number leaves msa at the old value h (a hole) until a segment starting
+    exactly at h arrives or the peer ACKs beyond h (``hole_acked``: flagged, and msa jumps
+    to the next expected number).
     """
-    # no hole: ack beyond what the other side has sent so far
     n_rev = _take(Nafter, rev_last, 0)
-    rev_seen = rev_last >= 0
-    ack_lost = A & rev_seen & (n_rev % M32 != 0) & _gt32(ack, n_rev % M32)
-    # capture holes
+    msa = n_rev.copy()
+    hole_acked = np.zeros(G.n, bool)
     opens = np.flatnonzero(~zwp & Nset & (seq_u != N) & (Nafter > N))
-    if not len(opens):
-        return ack_lost
-    closed_until = {}
+    closed_until: dict[tuple[int, int], int] = {}
     for p in opens.tolist():
         d = int(dr[p])
         gk = (int(gc[p]), d)
         if p <= closed_until.get(gk, -1):
             continue
         h = int(N[p])
-        h32 = h % M32
+        h32 = np.int64(h % M32)
         end = int(G.end[p])
         lo, step, q = p + 1, 64, end
         while lo < end:
             hi = min(end, lo + step)
             sl = slice(lo, hi)
             same = (dr[sl] == d) & ~zwp[sl] & (seq_u[sl] == h)
-            other = (dr[sl] != d) & A[sl] & _gt32(ack[sl], np.int64(h32))
-            hit = same | other
+            acked = (dr[sl] != d) & A[sl] & _gt32(ack[sl], h32)
+            hit = same | acked
             if hit.any():
                 q = lo + int(np.argmax(hit))
                 break
             lo, step = hi, step * 4
-        # inside the hole the peer's ACKs are compared with h, not with next seq
         inside = np.arange(p + 1, min(q + 1, end))
         peer = inside[dr[inside] != d]
-        ack_lost[peer] = False
+        msa[peer] = h
         if q < end and dr[q] != d:
-            ack_lost[q] = True
+            hole_acked[q] = True
         closed_until[gk] = q
-    return ack_lost
+    msa_set = (rev_last >= 0) & (msa % M32 != 0)
+    trigger = A & msa_set & _gt32(ack, msa % M32) & ~hole_acked
+    return trigger, hole_acked
+
+
+def _dup_counters(G, dr, dup, ack_change, trigger) -> list[np.ndarray]:
+    """Each direction's duplicate-ACK counter after every row (Wireshark's dupacknum).
+
+    It counts duplicate ACKs since the last anchor: the direction's ACK number changing
+    (back to 0), or the other side ACKing beyond this side's msa (to -1, which the next
+    duplicate ACK turns into 1).
+    """
+    out = []
+    for d in (0, 1):
+        own = dr == d
+        anchor = (own & ack_change) | (~own & trigger)
+        dd = (own & dup).astype(np.int64)
+        cs = np.cumsum(dd)
+        la = G.last(anchor)
+        before_group = cs[G.start] - dd[G.start]
+        base = np.where(la >= 0, cs[np.clip(la, 0, None)], before_group)
+        cnt = cs - base
+        neg = np.where(la >= 0, (~own & trigger)[np.clip(la, 0, None)], False)
+        out.append(np.where(cnt > 0, cnt, np.where(neg, -1, 0)))
+    return out
 
 
 # ---- per-connection summary and IBM comparison -------------------------------------------
@@ -432,7 +456,7 @@ def conn_analysis(packets: pd.DataFrame) -> pd.DataFrame:
     df["_key"] = _conn_key(df).to_numpy()
     g = pd.factorize(df["_key"], sort=False)[0]
     df["_g"] = g
-    df["_t"] = _seconds(df, g)
+    df["_t"] = _micros(df, g) / 1e6
     df["_out"] = (df["direction"].astype(object) == "out").to_numpy()
     grp = df.groupby("_g", sort=True)
     first = grp.head(1).set_index("_g")
