@@ -378,6 +378,7 @@ def ipcs_text(pkts: list[Pkt], windows_fit: bool = True) -> str:
 
 
 def write_all(outdir: Path) -> list[Path]:
+    """Every scenario as ``<name>.pcap`` and ``<name>.txt`` in ``outdir``."""
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, make in SCENARIOS.items():
@@ -388,6 +389,20 @@ def write_all(outdir: Path) -> list[Path]:
     return written
 
 
+def write_pcap_fixtures(outdir: Path) -> list[Path]:
+    """The two parser fixtures of kind pcap: one pcap, one pcapng."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    a, b = outdir / "normal_transfer.pcap", outdir / "zero_window_probes_rst.pcapng"
+    write_pcap(normal_transfer().pkts, a)
+    write_pcap(zero_window_probes_rst().pkts, b, ng=True)
+    return [a, b]
+
+
 if __name__ == "__main__":
-    for p in write_all(Path(sys.argv[1] if len(sys.argv) > 1 else "fixtures/scenarios")):
+    root = Path(__file__).resolve().parents[2] / "fixtures"
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "scenarios"
+    for p in write_all(out):
         print("wrote", p)
+    if len(sys.argv) == 1:
+        for p in write_pcap_fixtures(root / "pcap"):
+            print("wrote", p)

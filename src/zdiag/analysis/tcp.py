@@ -539,17 +539,27 @@ def _final_state(df: pd.DataFrame, index) -> pd.Series:
     return state.astype(STR)
 
 
-def ibm_disagreements(packets: pd.DataFrame) -> pd.DataFrame:
-    """Per file and IBM letter: packets IBM flags, packets zdiag flags, and both."""
+def ibm_disagreements(packets: pd.DataFrame, text_sources=None) -> pd.DataFrame:
+    """Per file and IBM letter: packets IBM flags, packets zdiag flags, and both.
+
+    Only files whose packets come from IBM's formatter text count (``text_sources``; by
+    default those with at least one F letter): there a blank F column is IBM saying
+    "nothing", which is a disagreement when zdiag flags the packet.
+    """
     if "ibm_flag" not in packets or not len(packets):
         return pd.DataFrame()
-    has = packets["ibm_flag"].notna().to_numpy()
-    if not has.any():
+    src = (
+        packets["source"].astype(str) if "source" in packets else pd.Series("", index=packets.index)
+    )
+    if text_sources is None:
+        text_sources = set(src[packets["ibm_flag"].notna()])
+    keep = src.isin(text_sources).to_numpy()
+    if not keep.any():
         return pd.DataFrame()
-    df = packets.loc[has]
+    df = packets.loc[keep]
     letter = df["ibm_flag"].astype(object).fillna("").astype(str).str.strip().to_numpy()
-    keys = (df["case"].astype(str) + "\x00" + df["source"].astype(str)).to_numpy() if (
-        "case" in df and "source" in df) else np.zeros(len(df), dtype=object)  # fmt: skip
+    case = df["case"].astype(str) if "case" in df else pd.Series("", index=df.index)
+    keys = (case + "\x00" + src[keep]).to_numpy()
     frames = []
     for let, classes in IBM_LETTER_CLASSES.items():
         ibm = letter == let
@@ -571,8 +581,8 @@ def ibm_disagreements(packets: pd.DataFrame) -> pd.DataFrame:
     allf = pd.concat(frames, ignore_index=True)
     res = allf.groupby(["_k", "ibm_letter", "class"], sort=False).sum().reset_index()
     parts = res["_k"].astype(str).str.split("\x00", n=1, expand=True)
-    res.insert(0, "case", parts[0] if parts.shape[1] > 0 else "")
-    res.insert(1, "source", parts[1] if parts.shape[1] > 1 else "")
+    res.insert(0, "case", parts[0])
+    res.insert(1, "source", parts[1])
     res["ibm_only"] = res["ibm_count"] - res["both"]
     res["zdiag_only"] = res["zdiag_count"] - res["both"]
     res["disagreements"] = res["ibm_only"] + res["zdiag_only"]
@@ -590,7 +600,12 @@ def add_to_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     ca = conn_analysis(out["packets"])
     if len(ca):
         out["conn_analysis"] = ca
-    dis = ibm_disagreements(out["packets"])
+    files = tables.get("files")
+    text_sources = None
+    if files is not None and len(files) and "kind" in files:
+        text = files.loc[files["kind"].astype(str) != "pcap", "source"].astype(str)
+        text_sources = set(text)
+    dis = ibm_disagreements(out["packets"], text_sources)
     if len(dis):
         out["ibm_disagreements"] = dis
     return out
