@@ -406,3 +406,24 @@ if __name__ == "__main__":
     if len(sys.argv) == 1:
         for p in write_pcap_fixtures(root / "pcap"):
             print("wrote", p)
+
+
+def pkts_from_packets(df) -> list[Pkt]:
+    """A parsed ``packets`` table (one connection) back to segments, for writing a pcap of
+    a text trace. Times: the timestamps, or the running sum of Delta Time when the text has
+    none. Windows above 65535 (IBM prints scaled windows) are capped: pcap has 16 bits."""
+    import numpy as np
+    import pandas as pd
+
+    ts = df["ts"]
+    if ts.isna().any():
+        t = np.cumsum(pd.to_numeric(df["delta_s"]).fillna(0).to_numpy())
+    else:
+        t = ((ts - ts.iloc[0]).dt.total_seconds()).to_numpy()
+    out = []
+    for i, r in enumerate(df.to_dict("records")):
+        flags = "".join(ch for ch, col in (("A", "ack"), ("P", "psh"), ("R", "rst"),
+                                            ("S", "syn"), ("F", "fin")) if r[col])  # fmt: skip
+        out.append(Pkt(r["direction"], flags, int(r["seq"]), int(r["ack_num"]),
+                       min(int(r["window"]), 65535), int(r["data_len"]), float(t[i])))  # fmt: skip
+    return out

@@ -170,16 +170,17 @@ def analysable(df: pd.DataFrame) -> np.ndarray:
 
 
 def analyse(packets: pd.DataFrame) -> pd.DataFrame:
-    """``packets`` with the analysis columns added (a new frame; the input is not changed)."""
-    out = packets.copy()
-    n = len(out)
+    """``packets`` with the analysis columns added (a new frame; the input is not changed).
+
+    Existing analysis columns (a second run) are replaced."""
+    n = len(packets)
     cols = {CLASS_COLUMN[c]: np.zeros(n, bool) for c in (*ANALYSIS_CLASSES, "rst")}
     dupnum = np.zeros(n, np.int64)
     missing = np.full(n, -1, np.int64)
-    ok = analysable(out) if n else np.zeros(0, bool)
+    ok = analysable(packets) if n else np.zeros(0, bool)
     rows = np.flatnonzero(ok)
     if len(rows):
-        sub = out.iloc[rows]
+        sub = packets.iloc[rows] if len(rows) < n else packets
         got = _analyse_rows(sub)
         for name, arr in got.items():
             if name == "dup_ack_num":
@@ -188,17 +189,18 @@ def analyse(packets: pd.DataFrame) -> pd.DataFrame:
                 missing[rows] = arr
             else:
                 cols[name][rows] = arr
-    for name, arr in cols.items():
-        out[name] = pd.array(arr, dtype="boolean")
-    out["dup_ack_num"] = pd.array(np.where(cols["dup_ack"], dupnum, 0), dtype="Int64")
-    out["dup_ack_num"] = out["dup_ack_num"].mask(~cols["dup_ack"])
-    out["missing_segments_est"] = pd.array(missing, dtype="Int64").copy()
-    out.loc[missing < 0, "missing_segments_est"] = pd.NA
     label = np.full(n, "", dtype=object)
     for cls in reversed(PRECEDENCE):
         label[cols[CLASS_COLUMN[cls]]] = cls
-    out["analysis"] = pd.array(label, dtype=STR)
-    return out
+    new = {name: pd.array(arr, dtype="boolean") for name, arr in cols.items()}
+    dn = pd.array(dupnum, dtype="Int64")
+    dn[~cols["dup_ack"]] = pd.NA
+    ms = pd.array(missing, dtype="Int64")
+    ms[missing < 0] = pd.NA
+    new.update({"dup_ack_num": dn, "missing_segments_est": ms,
+                "analysis": pd.array(label, dtype=STR)})  # fmt: skip
+    base = packets.drop(columns=[c for c in new if c in packets.columns])
+    return pd.concat([base, pd.DataFrame(new, index=packets.index)], axis=1)
 
 
 def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -450,93 +452,79 @@ def _dup_counters(G, dr, dup, ack_change, trigger) -> list[np.ndarray]:
 def conn_analysis(packets: pd.DataFrame) -> pd.DataFrame:
     """One row per connection: class counts per side, RTT, times, idle gap, who reset."""
     ok = analysable(packets)
-    df = packets.loc[ok].copy()
-    if not len(df):
+    if not ok.any():
         return pd.DataFrame()
-    df["_key"] = _conn_key(df).to_numpy()
-    g = pd.factorize(df["_key"], sort=False)[0]
-    df["_g"] = g
-    df["_t"] = _micros(df, g) / 1e6
-    df["_out"] = (df["direction"].astype(object) == "out").to_numpy()
-    grp = df.groupby("_g", sort=True)
-    first = grp.head(1).set_index("_g")
-    out = pd.DataFrame(index=first.index)
+    sub = packets.loc[ok]
+    g0 = pd.factorize(_conn_key(sub).to_numpy(), sort=False)[0]
+    order = np.argsort(g0, kind="stable")
+    df = sub.iloc[order].reset_index(drop=True)
+    g = g0[order].astype(np.int64)
+    n, ng = len(df), int(g.max()) + 1
+    G = _Groups(g)
+    starts = np.flatnonzero(G.new)
+    t = _micros(df, g)
+    out_side = (df["direction"].astype(object) == "out").to_numpy()
+    cols: dict[str, object] = {}
     for col in ("case", "source", "line", "conn", "local_ip", "local_port", "remote_ip",
                 "remote_port"):  # fmt: skip
-        if col in first:
-            out[col] = first[col]
-    side = np.where(df["_out"], "local", "remote")
-    counted = {"packets": np.ones(len(df), bool)}
+        if col in df:
+            cols[col] = df[col].iloc[starts].reset_index(drop=True)
+    counted = {"packets": np.ones(n), "bytes": _int(df, "data_len").astype(float)}
     for cls in (*ANALYSIS_CLASSES, "rst"):
-        counted[cls] = df[CLASS_COLUMN[cls]].fillna(False).to_numpy(dtype=bool)
-    cnt = pd.DataFrame({k: v.astype(np.int64) for k, v in counted.items()})
-    cnt["_g"], cnt["_side"] = g, side
-    cnt["bytes"] = pd.to_numeric(df["data_len"], errors="coerce").fillna(0).to_numpy()
-    sums = cnt.groupby(["_g", "_side"]).sum()
-    for col in ("packets", "bytes", *ANALYSIS_CLASSES, "rst"):
-        for s in ("local", "remote"):
-            try:
-                vals = sums[col].xs(s, level="_side")
-            except KeyError:
-                vals = pd.Series(dtype="int64")
-            out[f"{col}_{s}"] = vals.reindex(out.index).fillna(0).astype("Int64")
-    t = df["_t"].to_numpy()
-    gap = np.r_[np.nan, np.diff(t)]
-    gap[np.r_[True, g[1:] != g[:-1]]] = np.nan
-    df["_gap"] = gap
-    out["first_ts"] = grp["ts"].min() if "ts" in df else pd.NaT
-    out["last_ts"] = grp["ts"].max() if "ts" in df else pd.NaT
-    out["duration_s"] = grp["_t"].max() - grp["_t"].min()
-    out["longest_idle_s"] = grp["_gap"].max()
-    idle_line = df.loc[df["_gap"].notna()].sort_values("_gap", ascending=False)
-    idle_line = idle_line.groupby("_g").head(1).set_index("_g")
-    out["longest_idle_before_nr"] = idle_line["nr"].reindex(out.index).astype("Int64")
-    out["longest_idle_before_line"] = idle_line["line"].reindex(out.index).astype("Int64")
-    out["handshake_rtt_s"] = _handshake_rtt(df)
+        counted[cls] = _flag(df, CLASS_COLUMN[cls]).astype(float)
+    for name, v in counted.items():
+        for side, sel in (("local", out_side), ("remote", ~out_side)):
+            vals = np.bincount(g, weights=np.where(sel, v, 0.0), minlength=ng)
+            cols[f"{name}_{side}"] = pd.array(vals.astype(np.int64), dtype="Int64")
+    ts = df["ts"] if "ts" in df else pd.Series(pd.NaT, index=df.index)
+    cols["first_ts"] = ts.groupby(g).min().reset_index(drop=True)
+    cols["last_ts"] = ts.groupby(g).max().reset_index(drop=True)
+    cols["duration_s"] = (np.maximum.reduceat(t, starts) - np.minimum.reduceat(t, starts)) / 1e6
+    gap = np.r_[-1, np.diff(t)]
+    gap[G.new] = -1
+    idle_at = np.lexsort((-gap, g))[starts] if n else starts  # row of each group's max gap
+    has_gap = gap[idle_at] >= 0
+    cols["longest_idle_s"] = np.where(has_gap, gap[idle_at] / 1e6, np.nan)
+    for name, col in (("longest_idle_before_nr", "nr"), ("longest_idle_before_line", "line")):
+        vals = _int(df, col, -1)[idle_at]
+        cols[name] = pd.array(np.where(has_gap, vals, -1), dtype="Int64")
+        cols[name][~has_gap] = pd.NA
+    cols["handshake_rtt_s"] = _handshake_rtt(G, _flag(df, "syn"), _flag(df, "ack"), t)
     for flag, name in (("rst", "first_rst_by"), ("fin", "first_fin_by")):
-        sel = df.loc[df[flag].fillna(False).to_numpy(dtype=bool)]
-        who = sel.groupby("_g").head(1).set_index("_g")["_out"]
-        out[name] = who.map({True: "local", False: "remote"}).reindex(out.index)
-    out["final_state"] = _final_state(df, out.index)
-    return out.reset_index(drop=True)
+        idx = np.minimum.reduceat(np.where(_flag(df, flag), G.ar, n), starts)
+        who = np.where(out_side[np.clip(idx, 0, n - 1)], "local", "remote").astype(object)
+        who[idx >= n] = None
+        cols[name] = pd.array(who, dtype=STR)
+    cols["final_state"] = _final_state(df, out_side, starts)
+    return pd.DataFrame(cols)
 
 
-def _handshake_rtt(df: pd.DataFrame) -> pd.Series:
-    """Time from the last SYN (no ACK) to the first ACK (no SYN) after it, per connection."""
-    syn = df["syn"].fillna(False).to_numpy(dtype=bool)
-    ackf = df["ack"].fillna(False).to_numpy(dtype=bool)
-    G = _Groups(df["_g"].to_numpy())
+def _handshake_rtt(G: _Groups, syn, ackf, t) -> np.ndarray:
+    """Seconds from the last SYN (no ACK) to the first ACK (no SYN) after it."""
     last_syn = G.last(syn & ~ackf)
     first_ack = ackf & ~syn & (last_syn >= 0)
-    t = df["_t"].to_numpy()
-    rtt = pd.Series(np.where(first_ack, t - _take(t, last_syn, 0.0), np.nan))
-    sel = rtt.groupby(df["_g"].to_numpy()).first()
-    return sel
+    starts = np.flatnonzero(G.new)
+    fa = np.minimum.reduceat(np.where(first_ack, G.ar, G.n), starts)
+    fa_c = np.clip(fa, 0, G.n - 1)
+    return np.where(fa < G.n, (t[fa_c] - t[np.clip(last_syn[fa_c], 0, None)]) / 1e6, np.nan)
 
 
-def _final_state(df: pd.DataFrame, index) -> pd.Series:
-    g = df["_g"].to_numpy()
-    out_side = df["_out"].to_numpy()
-
+def _final_state(df: pd.DataFrame, out_side: np.ndarray, starts: np.ndarray) -> pd.Series:
     def per(mask):
-        return pd.Series(mask).groupby(g).any().reindex(index, fill_value=False)
+        return np.logical_or.reduceat(mask, starts)
 
-    syn = df["syn"].fillna(False).to_numpy(dtype=bool)
-    ackf = df["ack"].fillna(False).to_numpy(dtype=bool)
-    fin = df["fin"].fillna(False).to_numpy(dtype=bool)
-    rst = df["rst"].fillna(False).to_numpy(dtype=bool)
-    any_rst = per(rst)
+    syn, ackf = _flag(df, "syn"), _flag(df, "ack")
+    fin, rst = _flag(df, "fin"), _flag(df, "rst")
     fin_l, fin_r = per(fin & out_side), per(fin & ~out_side)
-    syn_only, synack = per(syn & ~ackf), per(syn & ackf)
-    plain = per(~syn & ackf)
-    state = pd.Series("ESTABLISHED", index=index, dtype=object)
+    syn_only, synack, plain = per(syn & ~ackf), per(syn & ackf), per(~syn & ackf)
+    state = np.full(len(starts), "ESTABLISHED", dtype=object)
     state[syn_only & ~synack] = "SYN_SENT (no SYN-ACK seen)"
     state[synack & ~plain] = "SYN_RECEIVED (handshake not completed)"
     state[fin_l & ~fin_r] = "FIN_WAIT (local sent FIN)"
     state[fin_r & ~fin_l] = "CLOSE_WAIT (remote sent FIN)"
     state[fin_l & fin_r] = "CLOSED (FIN both ways)"
-    state[any_rst] = "CLOSED (reset)"
-    return state.astype(STR)
+    state[per(rst)] = "CLOSED (reset)"
+    return pd.array(state, dtype=STR)
 
 
 def ibm_disagreements(packets: pd.DataFrame, text_sources=None) -> pd.DataFrame:
