@@ -52,6 +52,9 @@ def _ip_of(buf: bytes, linktype: int):
     if linktype == dpkt.pcap.DLT_EN10MB:
         eth = dpkt.ethernet.Ethernet(buf)
         ip = eth.data
+        ip_type = eth.type in (dpkt.ethernet.ETH_TYPE_IP, dpkt.ethernet.ETH_TYPE_IP6)
+        if ip_type and not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
+            return None, f"IP packet truncated or damaged ({len(buf)} bytes captured)"
     elif linktype in RAW_LINKTYPES:
         version = buf[0] >> 4 if buf else 0
         ip = dpkt.ip.IP(buf) if version == 4 else dpkt.ip6.IP6(buf) if version == 6 else None
@@ -66,6 +69,16 @@ def _ip_of(buf: bytes, linktype: int):
     if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
         return None, f"not an IP packet ({type(ip).__name__})"
     return ip, None
+
+
+def _seglen(ip, tcp) -> int:
+    """TCP payload length from the IP header (a capture may keep only the first bytes)."""
+    if isinstance(ip, dpkt.ip.IP):
+        total = ip.len - 4 * ip.hl
+    else:
+        total = ip.plen
+    n = total - 4 * tcp.off
+    return n if 0 <= n and total > 0 else len(tcp.data)
 
 
 def _wscale(tcp) -> int:
@@ -108,6 +121,9 @@ def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
         fam = socket.AF_INET if isinstance(ip, dpkt.ip.IP) else socket.AF_INET6
         proto = ip.p if fam == socket.AF_INET else ip.nxt
         seg = ip.data
+        if proto == 6 and not isinstance(seg, dpkt.tcp.TCP):
+            bad.append((frame - 1, f"TCP header truncated or damaged ({len(buf)} bytes)"))
+            continue
         cols["frame"].append(frame)
         cols["ts"].append(float(ts))
         cols["src_ip"].append(socket.inet_ntop(fam, ip.src))
@@ -121,7 +137,7 @@ def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
             cols["seq"].append(seg.seq)
             cols["ack_num"].append(seg.ack)
             cols["window"].append(seg.win)
-            cols["data_len"].append(len(seg.data))
+            cols["data_len"].append(_seglen(ip, seg))
             cols["wscale"].append(_wscale(seg) if seg.flags & dpkt.tcp.TH_SYN else -2)
         else:
             cols["protocol"].append(PROTO_NAMES.get(proto, str(proto)))
