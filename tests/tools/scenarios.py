@@ -200,7 +200,7 @@ def window_full_spurious_ack_lost() -> Conv:
     return c
 
 
-def random_conv(rng, n: int = 60) -> Conv:
+def random_conv(rng, n: int = 60, weights: dict[str, float] | None = None) -> Conv:
     """A random but well-formed exchange: data, ACKs, duplicate ACKs, retransmissions,
     capture gaps, keepalives, zero windows and probes, window changes, sequence wrap."""
     c = Conv(isn_local=rng.randrange(1, 1 << 32), isn_remote=rng.randrange(1, 1 << 32))
@@ -212,12 +212,13 @@ def random_conv(rng, n: int = 60) -> Conv:
         c.send("in", "S", win=win["in"], dt=0.0)
         c.send("out", "AS", win=win["out"], dt=0.0001)
         c.send("in", "A", win=win["in"], dt=rng.choice([0.0005, 0.01, 0.05]))
-    events = ["data", "data", "ack", "dupack", "retrans", "gap", "keepalive", "zerowin",
-              "probe", "window", "ack_ahead", "ooo"]  # fmt: skip
-    for _ in range(n):
+    weights = weights or {"data": 2, "ack": 1, "dupack": 1, "retrans": 1, "gap": 1,
+                          "keepalive": 1, "zerowin": 1, "probe": 1, "window": 1,
+                          "ack_ahead": 1, "ooo": 1}  # fmt: skip
+    events, w = list(weights), list(weights.values())
+    for ev in rng.choices(events, w, k=n):
         d = rng.choice(["in", "out"])
         o = "in" if d == "out" else "out"
-        ev = rng.choice(events)
         dt = rng.choice([0.00005, 0.0005, 0.002, 0.015, 0.3, 2.5])
         if ev == "data":
             c.send(d, rng.choice(["A", "AP"]), rng.choice([1, 2, 100, 1460]), win=win[d], dt=dt)

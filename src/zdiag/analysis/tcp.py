@@ -150,11 +150,14 @@ def _int(df: pd.DataFrame, col: str, fill: int = 0) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").fillna(fill).to_numpy(dtype=np.int64)
 
 
-def _conn_key(df: pd.DataFrame) -> pd.Series:
-    parts = [df[c].astype(str) for c in ("case", "source", "conn") if c in df]
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "\x00" + p
+def _conn_key(df: pd.DataFrame) -> np.ndarray:
+    """One integer per (case, source, conn), numbered in order of first appearance."""
+    key = np.zeros(len(df), np.int64)
+    for c in ("case", "source", "conn"):
+        if c in df:
+            codes, uniq = pd.factorize(df[c], sort=False)
+            key = key * (len(uniq) + 1) + (codes + 1)
+            key = pd.factorize(key, sort=False)[0].astype(np.int64)
     return key
 
 
@@ -205,8 +208,7 @@ def analyse(packets: pd.DataFrame) -> pd.DataFrame:
 
 def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
     m = len(df)
-    key = _conn_key(df).to_numpy()
-    g = pd.factorize(key, sort=False)[0].astype(np.int64)
+    g = _conn_key(df)
     # c-order: by connection, then trace order
     corder = np.argsort(g, kind="stable")
     inv = np.empty(m, np.int64)
@@ -455,7 +457,7 @@ def conn_analysis(packets: pd.DataFrame) -> pd.DataFrame:
     if not ok.any():
         return pd.DataFrame()
     sub = packets.loc[ok]
-    g0 = pd.factorize(_conn_key(sub).to_numpy(), sort=False)[0]
+    g0 = _conn_key(sub)
     order = np.argsort(g0, kind="stable")
     df = sub.iloc[order].reset_index(drop=True)
     g = g0[order].astype(np.int64)
