@@ -61,11 +61,18 @@ IBM_LETTER_CLASSES = {
 }
 
 DIFFERENCES = """\
-- window_full is flagged only when the peer's SYN is in the trace (Wireshark: only when the
-  window scale is known); windows are compared as stored in the packets table (already
-  scaled for pcap when both SYNs offered a scale; as printed by IPCS).
-- Sequence state is unwrapped per direction; Wireshark tests "0" for "not yet seen", zdiag
-  keeps an explicit flag, so a raw sequence number of 0 is an ordinary value here.
+- rst: not a tcp.analysis flag in Wireshark; zdiag's class is Wireshark's expert item
+  tcp.connection.rst (every segment with RST). Its column is ``reset`` because ``rst`` is
+  the raw flag of the packets table.
+- window_full: zdiag compares with the peer's window as stored (IPCS prints windows already
+  scaled; the pcap reader scales them when both SYNs offer a scale) and treats the scale as
+  known once any SYN of the connection was seen. Wireshark also waits for a SYN, but with a
+  window-scale option on the only SYN seen it stays unknown, and its first-ACK rule differs.
+- Wireshark starts a new TCP stream when a 4-tuple is reused after a close; zdiag keeps one
+  connection per 4-tuple and file (tcp.analysis.reused_ports is not computed).
+- Wireshark tests a raw value of 0 for "no sequence number seen yet"; zdiag keeps an
+  explicit flag, so a real sequence number 0 is ordinary here.
+- A connection spread over several files is analysed per file.
 """
 
 
@@ -292,8 +299,9 @@ def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
     same_ack = ack == lastack_f
     window_update = base & same_ack & (win != 0) & (win != win_f)
     lastack_r = _take(ack, rev_last, 0)
-    syn_dir = [G.last(S & (dr == d)) for d in (0, 1)]
-    rev_syn = np.where(dr == 0, syn_dir[1], syn_dir[0]) >= 0
+    # the peer's window scale is known once a SYN was seen (text traces print no options;
+    # Wireshark: a SYN without the option settles "no scaling" for both sides)
+    rev_syn = G.last(S) >= 0
     window_full = (
         (ln > 0) & rev_syn & (win_rev != NO_WINDOW)
         & ((seq + ln) % M32 == (lastack_r + win_rev) % M32) & noSFR & ~zwp
