@@ -135,7 +135,7 @@ def test_without_syn_the_lower_port_is_local(tmp_path):
 
 def test_snaplen_cut_payload_keeps_the_segment_length(tmp_path):
     full = tcp_frame(A_IP, B_IP, 1414, 50000, dpkt.tcp.TH_ACK, 10, 20, 1000, b"z" * 500)
-    write(tmp_path / "snap.pcap", [full[:54 + 20]])  # headers + 20 of 500 payload bytes
+    write(tmp_path / "snap.pcap", [full[: 54 + 20]])  # headers + 20 of 500 payload bytes
     ts = zdiag.parse([tmp_path / "snap.pcap"])
     assert ts["files"]["parsed"].iloc[0] == 1
     assert ts["packets"]["data_len"].iloc[0] == 500

@@ -145,6 +145,10 @@ def _micros(df: pd.DataFrame, key: np.ndarray) -> np.ndarray:
     return t
 
 
+def _is(s: pd.Series, value: str) -> np.ndarray:
+    return (s == value).fillna(False).to_numpy(dtype=bool)
+
+
 def _flag(df: pd.DataFrame, col: str) -> np.ndarray:
     if col not in df:
         return np.zeros(len(df), bool)
@@ -179,6 +183,10 @@ def analysable(df: pd.DataFrame) -> np.ndarray:
     return ok
 
 
+_INPUT_COLUMNS = ("case", "source", "conn", "direction", "seq", "ack_num", "window",
+                  "data_len", "syn", "ack", "fin", "rst", "ts", "delta_s")  # fmt: skip
+
+
 def analyse(packets: pd.DataFrame) -> pd.DataFrame:
     """``packets`` with the analysis columns added (a new frame; the input is not changed).
 
@@ -190,8 +198,9 @@ def analyse(packets: pd.DataFrame) -> pd.DataFrame:
     ok = analysable(packets) if n else np.zeros(0, bool)
     rows = np.flatnonzero(ok)
     if len(rows):
-        sub = packets.iloc[rows] if len(rows) < n else packets
-        got = _analyse_rows(sub)
+        need = [c for c in _INPUT_COLUMNS if c in packets.columns]
+        sub = packets[need]
+        got = _analyse_rows(sub.iloc[rows] if len(rows) < n else sub)
         for name, arr in got.items():
             if name == "dup_ack_num":
                 dupnum[rows] = arr
@@ -225,8 +234,7 @@ def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
         return x[corder]
 
     gc = c(g)
-    dr = c((df["direction"].astype(object).fillna("").astype(str).to_numpy() == "in")
-           .astype(np.int64))  # fmt: skip
+    dr = c(_is(df["direction"], "in").astype(np.int64))
     seq = c(_int(df, "seq") % M32)
     ack = c(_int(df, "ack_num") % M32)
     win = c(_int(df, "window", NO_WINDOW))
@@ -313,7 +321,7 @@ def _analyse_rows(df: pd.DataFrame) -> dict[str, np.ndarray]:
     dup = base & same_ack & (win != 0) & (win == win_f) & ~keepalive_ack & ~zwp_ack
 
     trigger, hole_acked = _ack_beyond_msa(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp,
-                                          rev_last, gc)  # fmt: skip
+                                          rev_last, gc, korder)  # fmt: skip
     counters = _dup_counters(G, dr, dup, ack != lastack_f, trigger)
     own_cnt = np.where(dr == 0, counters[0], counters[1])
     rev_cnt = np.where(dr == 0, counters[1], counters[0])
@@ -390,48 +398,115 @@ def _ooo_threshold(G: _Groups, S, A, t) -> np.ndarray:
     return np.where(known, rtt, OOO_DEFAULT_US)
 
 
-def _ack_beyond_msa(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp, rev_last, gc):
+def _ack_beyond_msa(G, dr, A, ack, seq_u, N, Nset, Nafter, zwp, rev_last, gc, korder):
     """Rows whose ACK goes beyond the other direction's 'max seq to be ACKed' (msa).
 
     Without a capture hole a direction's msa equals its next expected sequence number
     (``trigger``: an ACK beyond it). A segment that does not start at msa but raises the
     next expected number leaves msa at the old value h (a hole) until a segment starting
     exactly at h arrives or the peer ACKs beyond h (``hole_acked``: flagged, and msa jumps
-    to the next expected number).
+    to the next expected number). Where each possible hole would close is found for all
+    candidates at once (sorted look-ups and a max sparse table); only the choice of which
+    candidates open a hole (those after the previous hole closed) walks the candidates.
     """
+    m = G.n
     n_rev = _take(Nafter, rev_last, 0)
     msa = n_rev.copy()
-    hole_acked = np.zeros(G.n, bool)
+    hole_acked = np.zeros(m, bool)
     opens = np.flatnonzero(~zwp & Nset & (seq_u != N) & (Nafter > N))
-    closed_until: dict[tuple[int, int], int] = {}
-    for p in opens.tolist():
-        d = int(dr[p])
-        gk = (int(gc[p]), d)
-        if p <= closed_until.get(gk, -1):
-            continue
-        h = int(N[p])
-        h32 = np.int64(h % M32)
-        end = int(G.end[p])
-        lo, step, q = p + 1, 64, end
-        while lo < end:
-            hi = min(end, lo + step)
-            sl = slice(lo, hi)
-            same = (dr[sl] == d) & ~zwp[sl] & (seq_u[sl] == h)
-            acked = (dr[sl] != d) & A[sl] & _gt32(ack[sl], h32)
-            hit = same | acked
-            if hit.any():
-                q = lo + int(np.argmax(hit))
-                break
-            lo, step = hi, step * 4
-        inside = np.arange(p + 1, min(q + 1, end))
-        peer = inside[dr[inside] != d]
-        msa[peer] = h
-        if q < end and dr[q] != d:
-            hole_acked[q] = True
-        closed_until[gk] = q
+    if len(opens):
+        kgid = gc * 2 + dr
+        h = N[opens]
+        q_same = _first_same_seq(kgid, ~zwp, seq_u, opens, h)
+        ack_u = n_rev + _s32(ack - n_rev % M32)
+        val = np.where(A & (rev_last >= 0), ack_u, np.iinfo(np.int64).min)
+        q_ack = _first_above(kgid, korder, val, opens, kgid[opens] ^ 1, h)
+        q = np.minimum(np.minimum(q_same, q_ack), G.end[opens])
+        acc = _accepted(kgid[opens], opens, q)
+        p_a, q_a, h_a = opens[acc], q[acc], h[acc]
+        end_a = G.end[p_a]
+        for d in (0, 1):
+            sel = dr[p_a] == d
+            if not sel.any():
+                continue
+            starts, stops = p_a[sel] + 1, np.minimum(q_a[sel] + 1, end_a[sel])
+            mark = np.zeros(m + 1, np.int64)
+            np.add.at(mark, starts, 1)
+            np.add.at(mark, stops, -1)
+            inside = np.cumsum(mark)[:m] > 0
+            hid = np.full(m + 1, -1, np.int64)
+            hid[starts] = np.arange(len(starts))
+            hid = np.maximum.accumulate(hid)[:m]
+            peer = inside & (dr != d)
+            msa[peer] = h_a[sel][hid[peer]]
+            qs = q_a[sel]
+            closed_by_ack = (qs < end_a[sel]) & (dr[np.minimum(qs, m - 1)] != d)
+            hole_acked[qs[closed_by_ack]] = True
     msa_set = (rev_last >= 0) & (msa % M32 != 0)
     trigger = A & msa_set & _gt32(ack, msa % M32) & ~hole_acked
     return trigger, hole_acked
+
+
+def _first_same_seq(kgid, ok, seq_u, opens, h) -> np.ndarray:
+    """Per candidate p: the first row q > p of p's direction (``ok``) whose sequence number
+    is h; len(kgid) when there is none."""
+    m = len(kgid)
+    rows = np.flatnonzero(ok)
+    off = np.int64(1) << 40
+    comp = (kgid[rows] << 41) | (seq_u[rows] + off)
+    uc, inv = np.unique(comp, return_inverse=True)
+    key2 = np.sort(inv.astype(np.int64) * (m + 1) + rows)
+    cq = (kgid[opens] << 41) | (h + off)
+    idx = np.searchsorted(uc, cq)
+    exists = (idx < len(uc)) & (uc[np.minimum(idx, len(uc) - 1)] == cq)
+    r = np.searchsorted(key2, idx * (m + 1) + opens + 1)
+    rc = np.minimum(r, len(key2) - 1)
+    ok_r = exists & (r < len(key2)) & (key2[rc] // (m + 1) == idx)
+    return np.where(ok_r, key2[rc] % (m + 1), m)
+
+
+def _first_above(kgid, korder, val, opens, kg_q, h) -> np.ndarray:
+    """Per candidate p: the first row q > p of group ``kg_q`` (the peer direction) with
+    val[q] > h; len(kgid) when there is none. Binary lifting over a max sparse table."""
+    m = len(kgid)
+    ck = kgid[korder] * (m + 1) + korder  # sorted: k-order is (group, trace order)
+    vk = val[korder]
+    s = np.searchsorted(ck, kg_q * (m + 1) + opens + 1)
+    gend = np.searchsorted(ck, (kg_q + 1) * (m + 1))
+    longest = int((gend - s).max()) if len(s) else 0
+    levels = [vk]
+    while (1 << len(levels)) <= max(longest, 1):
+        prev, step = levels[-1], 1 << (len(levels) - 1)
+        nxt = prev.copy()
+        nxt[:-step] = np.maximum(prev[:-step], prev[step:])
+        levels.append(nxt)
+    pos = s.copy()
+    for j in range(len(levels) - 1, -1, -1):
+        step = 1 << j
+        room = pos + step <= m
+        lv = levels[j][np.minimum(pos, m - 1)]
+        move = room & (pos < m) & (lv <= h)
+        pos = np.where(move, pos + step, pos)
+    found = (pos < gend) & (vk[np.minimum(pos, m - 1)] > h)
+    return np.where(found, korder[np.minimum(pos, m - 1)], m)
+
+
+def _accepted(kg, opens, q) -> np.ndarray:
+    """Candidates that open a hole: the first of their direction, then the first after the
+    previous hole closed (a walk over candidates, not packets)."""
+    order = np.lexsort((opens, kg))
+    kg_l, p_l, q_l = kg[order].tolist(), opens[order].tolist(), q[order].tolist()
+    keep = []
+    last, until = -1, -1
+    for i, (k, p, qq) in enumerate(zip(kg_l, p_l, q_l, strict=True)):
+        if k != last:
+            last, until = k, -1
+        if p <= until:
+            continue
+        keep.append(i)
+        until = qq
+    acc = order[np.asarray(keep, dtype=np.int64)]
+    return np.sort(acc)
 
 
 def _dup_counters(G, dr, dup, ack_change, trigger) -> list[np.ndarray]:
@@ -464,7 +539,9 @@ def conn_analysis(packets: pd.DataFrame) -> pd.DataFrame:
     ok = analysable(packets)
     if not ok.any():
         return pd.DataFrame()
-    sub = packets.loc[ok]
+    need = [*_INPUT_COLUMNS, "line", "nr", "local_ip", "local_port", "remote_ip",
+            "remote_port", *CLASS_COLUMN.values()]  # fmt: skip
+    sub = packets[[c for c in need if c in packets.columns]].loc[ok]
     g0 = _conn_key(sub)
     order = np.argsort(g0, kind="stable")
     df = sub.iloc[order].reset_index(drop=True)
@@ -473,7 +550,7 @@ def conn_analysis(packets: pd.DataFrame) -> pd.DataFrame:
     G = _Groups(g)
     starts = np.flatnonzero(G.new)
     t = _micros(df, g)
-    out_side = (df["direction"].astype(object) == "out").to_numpy()
+    out_side = _is(df["direction"], "out")
     cols: dict[str, object] = {}
     for col in ("case", "source", "line", "conn", "local_ip", "local_port", "remote_ip",
                 "remote_port"):  # fmt: skip
@@ -482,10 +559,12 @@ def conn_analysis(packets: pd.DataFrame) -> pd.DataFrame:
     counted = {"packets": np.ones(n), "bytes": _int(df, "data_len").astype(float)}
     for cls in (*ANALYSIS_CLASSES, "rst"):
         counted[cls] = _flag(df, CLASS_COLUMN[cls]).astype(float)
+    g_side = g * 2 + (~out_side)  # 0: local sent it, 1: remote
     for name, v in counted.items():
-        for side, sel in (("local", out_side), ("remote", ~out_side)):
-            vals = np.bincount(g, weights=np.where(sel, v, 0.0), minlength=ng)
-            cols[f"{name}_{side}"] = pd.array(vals.astype(np.int64), dtype="Int64")
+        both = np.bincount(g_side, weights=v, minlength=2 * ng).reshape(ng, 2)
+        both = np.round(both).astype(np.int64)
+        cols[f"{name}_local"] = pd.array(both[:, 0], dtype="Int64")
+        cols[f"{name}_remote"] = pd.array(both[:, 1], dtype="Int64")
     ts = df["ts"] if "ts" in df else pd.Series(pd.NaT, index=df.index)
     cols["first_ts"] = ts.groupby(g).min().reset_index(drop=True)
     cols["last_ts"] = ts.groupby(g).max().reset_index(drop=True)
