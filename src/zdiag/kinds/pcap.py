@@ -50,6 +50,11 @@ def _reader(data: bytes):
 def _ip_of(buf: bytes, linktype: int):
     """The IP packet of a frame, or (None, reason)."""
     if linktype == dpkt.pcap.DLT_EN10MB:
+        etype = buf[12:14]
+        if etype == b"\x08\x00":  # plain IPv4 / IPv6: skip building the Ethernet object
+            return dpkt.ip.IP(buf[14:]), None
+        if etype == b"\x86\xdd":
+            return dpkt.ip6.IP6(buf[14:]), None
         eth = dpkt.ethernet.Ethernet(buf)
         ip = eth.data
         ip_type = eth.type in (dpkt.ethernet.ETH_TYPE_IP, dpkt.ethernet.ETH_TYPE_IP6)
@@ -114,7 +119,7 @@ def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
         try:
             ip, why = _ip_of(buf, linktype)
         except (dpkt.UnpackError, dpkt.NeedData, IndexError, ValueError) as exc:
-            ip, why = None, f"frame not decodable: {type(exc).__name__}"
+            ip, why = None, f"frame truncated or not decodable ({type(exc).__name__})"
         if ip is None:
             bad.append((frame - 1, why))
             continue
@@ -126,8 +131,8 @@ def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
             continue
         cols["frame"].append(frame)
         cols["ts"].append(float(ts))
-        cols["src_ip"].append(socket.inet_ntop(fam, ip.src))
-        cols["dst_ip"].append(socket.inet_ntop(fam, ip.dst))
+        cols["src_ip"].append(ip.src)
+        cols["dst_ip"].append(ip.dst)
         cols["ip_id"].append(ip.id if fam == socket.AF_INET else None)
         if isinstance(seg, dpkt.tcp.TCP):
             cols["protocol"].append("TCP")
@@ -155,10 +160,21 @@ def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
     return {"packets": _packets(cols)}, acct
 
 
+def _addresses(raw: list[bytes]) -> np.ndarray:
+    """Packed addresses to text, converting each distinct address once."""
+    codes, uniq = pd.factorize(pd.Series(raw, dtype=object), sort=False)
+    text = np.array(
+        [socket.inet_ntop(socket.AF_INET if len(a) == 4 else socket.AF_INET6, a) for a in uniq],
+        dtype=object,
+    )
+    return text[codes]
+
+
 def _packets(cols: dict[str, list]) -> pd.DataFrame:
     n = len(cols["frame"])
     if not n:
         return pd.DataFrame({"line": pd.array([], dtype="Int64")})
+    cols = {**cols, "src_ip": _addresses(cols["src_ip"]), "dst_ip": _addresses(cols["dst_ip"])}
     df = pd.DataFrame({k: v for k, v in cols.items()})
     df["src_port"] = pd.array(df["src_port"], dtype="Int64")
     df["dst_port"] = pd.array(df["dst_port"], dtype="Int64")
