@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zdiag.tables import ANALYSIS_CLASSES, STR
+from zdiag.tables import ANALYSIS_CLASSES, STR, conform
 
 M32 = 1 << 32
 H31 = 1 << 31
@@ -683,7 +683,7 @@ def add_to_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     out["packets"] = analyse(pk)
     ca = conn_analysis(out["packets"])
     if len(ca):
-        out["conn_analysis"] = ca
+        out["conn_analysis"] = conform("conn_analysis", ca)
     files = tables.get("files")
     text_sources = None
     if files is not None and len(files) and "kind" in files:
@@ -691,5 +691,5 @@ def add_to_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         text_sources = set(text)
     dis = ibm_disagreements(out["packets"], text_sources)
     if len(dis):
-        out["ibm_disagreements"] = dis
+        out["ibm_disagreements"] = conform("ibm_disagreements", dis)
     return out
