@@ -41,7 +41,7 @@ from zdiag.analysis.tcp import analyse, conn_analysis  # noqa: E402
 FLAG_BITS = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}
 #: event mix: mostly data and ACKs, a few percent of trouble
 MIX = {"data": 60, "ack": 30, "dupack": 2, "retrans": 1, "gap": 0.5, "keepalive": 0.5,
-       "zerowin": 0.3, "probe": 0.3, "window": 1, "ack_ahead": 0.2, "ooo": 0.5}  # fmt: skip
+       "zerowin": 0.05, "probe": 0.3, "window": 2, "ack_ahead": 0.2, "ooo": 0.5}  # fmt: skip
 
 
 def traffic(n_packets: int, n_conns: int, seed: int = 1):
