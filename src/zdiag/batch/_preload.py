@@ -20,7 +20,22 @@ def _warm() -> None:
 
         registry.all_kinds()  # imports every kind module (and polars: import only)
         condition.parser()
-        load_rules()
+        ruleset = load_rules()
+    except Exception:  # noqa: BLE001 - best effort
+        return
+    try:
+        # pandas' first calls (dtype registries, string arrays, groupby) cost a fresh process
+        # more than a small case does; run them once here on empty tables (pandas only).
+        import pandas as pd
+
+        from zdiag.pipeline import collect
+        from zdiag.report.json_report import report_dict
+        from zdiag.rules.scan import scan_tables
+        from zdiag.tables import SCHEMAS, conform
+
+        for name in SCHEMAS:
+            conform(name, pd.DataFrame())
+        report_dict(scan_tables(collect([]), ruleset))
     except Exception:  # noqa: BLE001 - best effort
         return
     try:

@@ -114,7 +114,7 @@ class DaskExecutor(Executor):
             )
             by_key[fut.key] = spec
             self.futures.append(fut)
-        for fut in as_completed(list(self.futures)):
+        for fut in as_completed(list(self.futures), loop=self.client.loop):
             spec = by_key[fut.key]
             if on_start is not None:
                 on_start(spec)

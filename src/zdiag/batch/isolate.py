@@ -164,7 +164,12 @@ def run_isolated(
     if msg is None:
         code = proc.exitcode
         if code is not None and code < 0:
-            hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+            # native code (polars, pyarrow) aborts when an allocation fails under RLIMIT_AS
+            hint = ""
+            if memory_mb and -code in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS):
+                hint = f" (memory limit exceeded? {memory_mb} MB)"
+            elif -code == signal.SIGKILL:
+                hint = " (out of memory?)"
             return Outcome(False, error=f"case process killed by {_signal_name(code)}{hint}",
                            seconds=seconds)  # fmt: skip
         return Outcome(False, error=f"case process exited with code {code} without a result",
