@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -193,9 +194,10 @@ def run_batch(
     opts: BatchOptions | None = None,
     executor: Executor | None = None,
     on_row: Callable[[dict], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> BatchSummary:
     """Run every case of ``inbox`` not yet finished in ``out``; with ``opts.watch`` keep
-    polling until interrupted (Ctrl-C). Returns counts and the index rows."""
+    polling until interrupted (Ctrl-C) or ``stop`` is set. Returns counts and the index rows."""
     opts = opts or BatchOptions()
     inbox, out = Path(inbox), Path(out)
     if not inbox.is_dir():
@@ -233,9 +235,10 @@ def run_batch(
                     on_row(row)
             if specs or summary.adopted:
                 write_index(out, state.rows())
-            if not opts.watch:
+            if not opts.watch or (stop is not None and stop.wait(opts.poll)):
                 break
-            time.sleep(opts.poll)
+            if stop is None:
+                time.sleep(opts.poll)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
