@@ -19,7 +19,7 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from zdiag.batch.isolate import run_isolated
@@ -276,7 +276,3 @@ def run_case(spec: CaseSpec) -> dict:
         return failed_row(spec, outcome.error, outcome.seconds)
     except Exception as exc:  # noqa: BLE001 - the executor must always get a row
         return failed_row(spec, f"batch: {type(exc).__name__}: {exc}")
-
-
-def spec_dict(spec: CaseSpec) -> dict:
-    return asdict(spec)

@@ -14,10 +14,6 @@ COLUMNS = ("case", "name", "status", "files", "file_errors", "lines", "unrecogni
            "findings", *LEVELS, "top_rule", "exit_code", "seconds", "error", "gaps")  # fmt: skip
 
 
-def _replace(tmp: Path, final: Path) -> None:
-    os.replace(tmp, final)
-
-
 def index_dict(rows: list[dict]) -> dict:
     from zdiag import __version__
 
@@ -36,10 +32,10 @@ def write_index(out: Path, rows: list[dict]) -> tuple[Path, Path]:
     jpath, xpath = out / "index.json", out / "index.xlsx"
     tmp = out / ".zdiag" / f"index.json.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(index_dict(rows), indent=1, default=str) + "\n", encoding="utf-8")
-    _replace(tmp, jpath)
+    os.replace(tmp, jpath)
     tmpx = out / ".zdiag" / f"index.xlsx.{os.getpid()}.tmp"
     _write_xlsx(rows, tmpx)
-    _replace(tmpx, xpath)
+    os.replace(tmpx, xpath)
     return jpath, xpath
 
 
