@@ -9,7 +9,7 @@ from pathlib import Path
 from batch_inbox import GOOD
 
 from zdiag.batch import CaseSpec, LocalExecutor
-from zdiag.batch.isolate import run_isolated
+from zdiag.batch.isolate import CaseWorker, run_isolated, run_reused
 
 
 def _raise(_arg):
@@ -41,6 +41,35 @@ def test_run_isolated_reasons():
     assert time.perf_counter() - t0 < 30
     hog = run_isolated(_hog, None, timeout=60, memory_mb=256)
     assert not hog.ok and "memory limit exceeded (256 MB)" in hog.error
+
+
+def _pid(_arg):
+    import os
+
+    return os.getpid()
+
+
+def test_reused_worker_survives_errors_and_is_replaced_after_a_hang():
+    worker = CaseWorker(memory_mb=256)
+    try:
+        first = worker.call(_pid, None, timeout=60).value
+        assert worker.call(_raise, None, timeout=60).error == "ValueError: boom in the case"
+        assert worker.call(_pid, None, timeout=60).value == first  # same child, still usable
+        hung = worker.call(_hang, None, timeout=0.5)
+        assert not hung.ok and "timed out" in hung.error and not worker.usable
+    finally:
+        worker.close()
+    worker = CaseWorker(memory_mb=256)
+    try:
+        hog = worker.call(_hog, None, timeout=60)
+        assert not hog.ok and "memory limit exceeded" in hog.error
+        assert not worker.usable  # a child that ran out of memory is not trusted again
+    finally:
+        worker.close()
+    # run_reused starts a fresh child per thread whenever the last one is gone
+    assert run_reused(_hog, None, timeout=60, memory_mb=256).error.startswith("memory limit")
+    again = run_reused(_pid, None, timeout=60, memory_mb=256)
+    assert again.ok and again.value != first
 
 
 def _spec(tmp_path: Path, name: str, **kw) -> CaseSpec:

@@ -6,8 +6,9 @@ digits of the content's sha256 (for a folder: a hash over its files' relative pa
 contents, in sorted order), so the same content under the same name is the same case.
 
 ``run_case(spec)`` is the case function: top level and picklable, for the local pool and for
-dask alike. It runs ``process_case`` in a child process (time and memory limits) and always
-returns an index row; it never raises.
+dask alike. It runs ``process_case`` in a child process (time and memory limits; the child
+is reused by the next case unless this one killed it) and always returns an index row; it
+never raises.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zdiag.batch.isolate import run_isolated
+from zdiag.batch.isolate import run_reused
 
 MARKER = "case.json"
 LEVELS = ("critical", "high", "medium", "low", "info")
@@ -264,10 +265,11 @@ def failed_row(spec: CaseSpec, error: str, seconds: float = 0.0) -> dict:
 
 
 def run_case(spec: CaseSpec) -> dict:
-    """THE case function (local pool and dask): ``process_case`` in an isolated child;
-    a raise, a timeout, an exhausted memory limit or a crash becomes a failed row."""
+    """THE case function (local pool and dask): ``process_case`` in an isolated child (one
+    per executor thread, reused from case to case and replaced when a case kills it); a
+    raise, a timeout, an exhausted memory limit or a crash becomes a failed row."""
     try:
-        outcome = run_isolated(process_case, spec, spec.timeout, spec.memory_mb)
+        outcome = run_reused(process_case, spec, spec.timeout, spec.memory_mb)
         if outcome.ok:
             return outcome.value
         marker = read_marker(Path(spec.out), spec.case_id)

@@ -1,8 +1,9 @@
 """Executors: one interface, two ways to run the same case function.
 
 ``run(specs, on_start)`` yields ``(spec, row)`` as cases finish, in completion order.
-``LocalExecutor`` keeps ``jobs`` cases running at once, each in its own isolated child
-process (``isolate.run_isolated``; the pool's threads only wait on them).
+``LocalExecutor`` keeps ``jobs`` cases running at once, each in an isolated child process
+(``isolate.run_reused``: one child per pool thread, replaced when a case kills it; the
+pool's threads only wait on them).
 ``DaskExecutor`` submits ``run_case`` to a dask distributed scheduler; its workers must be
 able to import zdiag and to write ``DIR`` (a shared file system for remote workers).
 """

@@ -162,22 +162,153 @@ def run_isolated(
         _LIVE.discard(proc)
     seconds = time.perf_counter() - t0
     if msg is None:
-        code = proc.exitcode
-        if code is not None and code < 0:
-            # native code (polars, pyarrow) aborts when an allocation fails under RLIMIT_AS
-            hint = ""
-            if memory_mb and -code in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS):
-                hint = f" (memory limit exceeded? {memory_mb} MB)"
-            elif -code == signal.SIGKILL:
-                hint = " (out of memory?)"
-            return Outcome(False, error=f"case process killed by {_signal_name(code)}{hint}",
-                           seconds=seconds)  # fmt: skip
-        return Outcome(False, error=f"case process exited with code {code} without a result",
-                       seconds=seconds)  # fmt: skip
+        return Outcome(False, error=_death(proc, memory_mb), seconds=seconds)
     status, value = msg
     if status == "ok":
         return Outcome(True, value=value, seconds=seconds)
     return Outcome(False, error=value, seconds=seconds)
+
+
+def _death(proc, memory_mb: int | None) -> str:
+    """Why a child ended without a result."""
+    code = proc.exitcode
+    if code is not None and code < 0:
+        # native code (polars, pyarrow) aborts when an allocation fails under RLIMIT_AS
+        hint = ""
+        if memory_mb and -code in (signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS):
+            hint = f" (memory limit exceeded? {memory_mb} MB)"
+        elif -code == signal.SIGKILL:
+            hint = " (out of memory?)"
+        return f"case process killed by {_signal_name(code)}{hint}"
+    return f"case process exited with code {code} without a result"
+
+
+# ------------------------------------------------------------------ reusable case children
+#: A reused child serves at most this many calls, then is replaced (bounds slow leaks).
+MAX_CALLS = 100
+
+
+def _serve(memory_mb: int | None, conn) -> None:
+    """A reusable child: run ``(fn, arg)`` jobs one at a time until told to stop (None),
+    the parent goes away (EOF), or a job exhausts memory (the process is then suspect)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_memory(memory_mb)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, arg = job
+        retire = False
+        try:
+            msg = ("ok", fn(arg))
+        except MemoryError:
+            msg, retire = ("error", f"memory limit exceeded ({memory_mb} MB)"), True
+        except BaseException as exc:  # noqa: BLE001 - any failure of the case is its result
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            msg = ("error", f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+        try:
+            conn.send((*msg, retire))
+        except MemoryError:
+            conn.send(("error", f"memory limit exceeded ({memory_mb} MB)", True))
+            retire = True
+        except OSError:  # the parent is gone (killed): nobody to serve
+            return
+        if retire:
+            return
+
+
+class CaseWorker:
+    """One reusable child process: the same limits and reasons as ``run_isolated``, without
+    a fork and a cold start per call. Killed and replaced after a timeout or a crash."""
+
+    def __init__(self, memory_mb: int | None):
+        self.memory_mb = memory_mb
+        ctx = _context()
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_serve, args=(memory_mb, child), daemon=False)
+        _start(self.proc)
+        child.close()
+        self.calls = 0
+        self.closed = False
+        _LIVE.add(self.proc)
+
+    @property
+    def usable(self) -> bool:
+        return not self.closed and self.proc.is_alive() and self.calls < MAX_CALLS
+
+    def call(self, fn: Callable, arg, timeout: float | None) -> Outcome:
+        if not self.usable:
+            raise RuntimeError("this case worker is closed; start another")
+        t0 = time.perf_counter()
+        self.calls += 1
+        try:
+            self.conn.send((fn, arg))
+        except (BrokenPipeError, OSError) as exc:
+            self.close()
+            return Outcome(False, error=f"case process unavailable: {exc}")
+        msg = None
+        if self.conn.poll(timeout):
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                msg = None
+        else:
+            self.close(kill=True)
+            return Outcome(False, error=f"timed out after {timeout:g} s; killed",
+                           seconds=time.perf_counter() - t0)  # fmt: skip
+        seconds = time.perf_counter() - t0
+        if msg is None:
+            self.proc.join(30)
+            error = _death(self.proc, self.memory_mb)
+            self.close()
+            return Outcome(False, error=error, seconds=seconds)
+        status, value, retire = msg
+        if retire:  # the child exits after this answer: never send it another job
+            self.close()
+        if status == "ok":
+            return Outcome(True, value=value, seconds=seconds)
+        return Outcome(False, error=value, seconds=seconds)
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the child: politely when idle, killed when ``kill`` (busy past its time)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.proc.is_alive():
+            if not kill:
+                try:
+                    self.conn.send(None)
+                except (OSError, ValueError):
+                    pass
+                self.proc.join(2)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join()
+        self.conn.close()
+        _LIVE.discard(self.proc)
+
+
+_LOCAL = threading.local()
+
+
+def run_reused(
+    fn: Callable, arg, timeout: float | None = None, memory_mb: int | None = None
+) -> Outcome:
+    """``run_isolated`` on this thread's reusable child (started, or replaced, as needed)."""
+    worker = getattr(_LOCAL, "worker", None)
+    if worker is not None and (not worker.usable or worker.memory_mb != memory_mb):
+        worker.close()
+        worker = None
+    if worker is None:
+        worker = _LOCAL.worker = CaseWorker(memory_mb)
+    outcome = worker.call(fn, arg, timeout)
+    if not worker.usable:
+        worker.close()
+        _LOCAL.worker = None
+    return outcome
 
 
 def kill_all() -> None:
@@ -185,5 +316,7 @@ def kill_all() -> None:
     for proc in list(_LIVE):
         try:
             proc.kill()
-        except (OSError, ValueError, AttributeError):
+            proc.join(5)
+        except (OSError, ValueError, AttributeError, AssertionError):
             pass
+        _LIVE.discard(proc)
