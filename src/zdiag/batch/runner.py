@@ -97,8 +97,8 @@ class Progress:
     def finished(self, row: dict) -> None:
         self.counts[row["status"]] = self.counts.get(row["status"], 0) + 1
         if self.bar is not None:
+            self.bar.set_postfix(**self.counts, current=self.current[:40], refresh=False)
             self.bar.update(1)
-        self._post()
 
     def close(self) -> None:
         if self.bar is not None:
@@ -199,14 +199,14 @@ def run_batch(
     """Run every case of ``inbox`` not yet finished in ``out``; with ``opts.watch`` keep
     polling until interrupted (Ctrl-C) or ``stop`` is set. Returns counts and the index rows."""
     opts = opts or BatchOptions()
-    inbox, out = Path(inbox), Path(out)
+    inbox, out = Path(inbox), Path(out).resolve()  # workers (dask) may not share our cwd
     if not inbox.is_dir():
         raise NotADirectoryError(f"{inbox}: the inbox must be a folder")
     out.mkdir(parents=True, exist_ok=True)
     state = State(out)
     summary = BatchSummary()
     t0 = time.perf_counter()
-    progress = Progress(opts.progress)
+    progress = Progress(progress_wanted(opts.progress))
     own = executor is None
     ex = None
     try:
