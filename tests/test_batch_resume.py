@@ -17,7 +17,7 @@ from conftest import ROOT
 from zdiag.batch import BatchOptions, run_batch
 from zdiag.batch.state import State
 
-N = 16
+N = 24
 
 
 def _finished(db) -> int:
@@ -76,3 +76,24 @@ def test_killed_and_resumed_run_does_every_case_once(tmp_path):
 
     third = run_batch(inbox, out, BatchOptions(jobs=2))
     assert (third.done, third.failed, third.skipped) == (0, 0, N)
+
+
+def test_finished_folder_without_a_record_is_adopted_not_rerun(tmp_path):
+    """The window between a case's rename and its record: a kill there loses no work."""
+    inbox = make_inbox(tmp_path / "inbox", 3, broken=False)
+    out = tmp_path / "out"
+    first = run_batch(inbox, out, BatchOptions(jobs=2))
+    assert first.done == 3
+    for f in (out / ".zdiag").glob("state.sqlite*"):
+        f.unlink()  # as if every record had been lost
+    half_built = out / ".zdiag" / "tmp" / "x.partial"
+    half_built.mkdir(parents=True)
+    second = run_batch(inbox, out, BatchOptions(jobs=2))
+    assert (second.done, second.adopted, second.skipped) == (0, 3, 3)
+    state = State(out)
+    try:
+        assert sorted(e for _c, e in state.events()) == ["adopted"] * 3
+    finally:
+        state.close()
+    assert [r["case"] for r in second.rows] == [r["case"] for r in first.rows]
+    assert not half_built.exists()
