@@ -293,7 +293,7 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
     type=click.IntRange(min=0),
     default=4096,
     show_default=True,
-    help="MB of address space one case may add to its process (0: no limit).",
+    help="MB of address space a case child may grow by (0: no limit).",
 )
 @click.option("--tables", is_flag=True, help="Also write every table as parquet per case.")
 @click.option(
