@@ -6,6 +6,8 @@ it is fine. Failures are ignored: they only cost the children time.
 
 from __future__ import annotations
 
+import importlib
+
 
 def _warm() -> None:
     try:
@@ -18,6 +20,11 @@ def _warm() -> None:
         from zdiag.kinds import registry
         from zdiag.rules import condition, load_rules
 
+        for name in ("xlsx", "sarif", "tables_dir", "junit"):  # the writers, where present
+            try:
+                importlib.import_module(f"zdiag.report.{name}")
+            except ImportError:
+                pass
         registry.all_kinds()  # imports every kind module (and polars: import only)
         condition.parser()
         ruleset = load_rules()
