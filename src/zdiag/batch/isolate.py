@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 import signal
 import sys
 import threading
@@ -97,8 +98,7 @@ def _child(fn: Callable, arg, memory_mb: int | None, conn) -> None:
     except MemoryError:
         msg = ("error", f"memory limit exceeded ({memory_mb} MB)")
     except BaseException as exc:  # noqa: BLE001 - any failure of the case is its result
-        text = str(exc).splitlines()[0] if str(exc) else ""
-        msg = ("error", f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+        msg = ("error", _failure(exc, memory_mb)[0])
     try:
         conn.send(msg)
     except MemoryError:
@@ -188,6 +188,24 @@ def _death(proc, memory_mb: int | None) -> str:
 MAX_CALLS = 100
 
 
+_RESOURCE_FAILURE = re.compile(
+    r"could not spawn threads|Resource temporarily unavailable|Cannot allocate memory|"
+    r"memory allocation|out of memory|std::bad_alloc",
+    re.IGNORECASE,
+)
+
+
+def _failure(exc: BaseException, memory_mb: int | None) -> tuple[str, bool]:
+    """A case's exception as one line, and whether it is the memory limit speaking: under
+    the address-space limit native libraries fail to map thread stacks or buffers and say
+    so in their own words (polars: "could not spawn threads")."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if memory_mb and _RESOURCE_FAILURE.search(text):
+        return f"memory limit exceeded ({memory_mb} MB): {line}", True
+    return line, False
+
+
 def _serve(memory_mb: int | None, conn) -> None:
     """A reusable child: run ``(fn, arg)`` jobs one at a time until told to stop (None),
     the parent goes away (EOF), or a job exhausts memory (the process is then suspect)."""
@@ -207,8 +225,8 @@ def _serve(memory_mb: int | None, conn) -> None:
         except MemoryError:
             msg, retire = ("error", f"memory limit exceeded ({memory_mb} MB)"), True
         except BaseException as exc:  # noqa: BLE001 - any failure of the case is its result
-            text = str(exc).splitlines()[0] if str(exc) else ""
-            msg = ("error", f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+            text, retire = _failure(exc, memory_mb)
+            msg = ("error", text)
         try:
             conn.send((*msg, retire))
         except MemoryError:
