@@ -14,7 +14,7 @@ import pandas as pd
 from zdiag import __version__
 from zdiag.kinds import registry
 from zdiag.pipeline import collect, parse_sources
-from zdiag.report.terminal import accounting_line, render, use_colour
+from zdiag.report.terminal import accounting_line, disagreement_lines, render, use_colour
 from zdiag.sources import iter_sources
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3, 4
@@ -129,6 +129,9 @@ def parse(obj: Ctx, files, kind, table_names, fmt, output, strict) -> None:
         except KeyError as exc:
             raise click.BadParameter(str(exc.args[0]), param_hint="--kind") from None
     tables, results = _run_parse(files, kind, obj)
+    if not obj.quiet:
+        for line in disagreement_lines(tables.get("ibm_disagreements")):
+            click.echo(line, err=True)
     names = list(table_names) or [n for n in tables if n not in ("files",)]
     missing = [n for n in names if n not in tables]
     chosen = {n: tables[n] for n in names if n in tables}
