@@ -228,7 +228,7 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
     if not obj.quiet:
         # with --json - the findings go to stdout as JSON; the table then goes to stderr
         to_err = json_out == "-"
-        stream = click.get_text_stream("stderr" if to_err else "stdout")
+        stream = sys.stderr if to_err else sys.stdout
         text = render(result.findings, result.tables["files"], min_level=level,
                       colour=use_colour(stream))  # fmt: skip
         click.echo(text, nl=False, err=to_err)

@@ -189,8 +189,9 @@ def _packets(cols: dict[str, list]) -> pd.DataFrame:
     syn = tcp & (flags & dpkt.tcp.TH_SYN > 0)
     ackf = tcp & (flags & dpkt.tcp.TH_ACK > 0)
     sp, dp = df["src_port"].fillna(-1).to_numpy(), df["dst_port"].fillna(-1).to_numpy()
-    a = df["src_ip"] + "|" + df["src_port"].astype(str)
-    b = df["dst_ip"] + "|" + df["dst_port"].astype(str)
+    # frames without an IP header have no address: an empty key side, not NaN
+    a = (df["src_ip"] + "|" + df["src_port"].astype(str)).fillna("")
+    b = (df["dst_ip"] + "|" + df["dst_port"].astype(str)).fillna("")
     lo = np.where(a.to_numpy() <= b.to_numpy(), a, b)
     hi = np.where(a.to_numpy() <= b.to_numpy(), b, a)
     key = pd.Series(lo, dtype=object) + "-" + pd.Series(hi, dtype=object)
