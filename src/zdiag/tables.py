@@ -89,16 +89,24 @@ SCHEMAS: dict[str, dict[str, object]] = {
         "state": STR, "state_raw": STR, "send_q": INT, "recv_q": INT,
         "bytes_in": INT, "bytes_out": INT, "snd_wnd": INT, "max_snd_wnd": INT,
         "cong_wnd": INT, "rexmt": INT, "smc": STR, "ttls": STR, "keepalive": STR,
+        "proto": STR, "program": STR, "start_ts": TS, "dup_acks": INT,
     },
     "messages": {
         **PROVENANCE,
         "ts": TS, "host": STR, "job": STR, "msg_id": STR, "prefix": STR, "severity": STR,
         "text": STR,
+        # typed template fields (grammars/messages/templates.yaml) and trmdstat events
+        "layout": STR, "template": STR, "event_ts": TS, "event": STR,
+        "totalconn": INT, "stalledpct": INT, "smallwinpct": INT, "writeblkpct": INT,
+        "duration_s": FLOAT, "action": STR, "correlator": INT, "probeid": STR,
+        "sensorhostname": STR, "connid": STR, "jobname": STR,
+        "local_ip": STR, "local_port": INT, "remote_ip": STR, "remote_port": INT,
+        "rc": INT, "count": INT,
     },
     "config": {
         **PROVENANCE,
         "kind": STR, "block": STR, "statement": STR, "value": STR, "value_num": FLOAT,
-        "unit": STR,
+        "unit": STR, "note": STR, "target": STR,
     },
     "stack_config": {
         **PROVENANCE,
@@ -107,16 +115,19 @@ SCHEMAS: dict[str, dict[str, object]] = {
     },
     "routes": {
         **PROVENANCE,
-        "stack": STR, "snapshot_ts": TS, "ip_version": INT, "destination": STR,
+        "stack": STR, "release": STR, "snapshot_ts": TS, "ip_version": INT, "destination": STR,
         "gateway": STR, "flags": STR, "refcnt": INT, "interface": STR, "mtu": INT,
     },
     "arp": {
         **PROVENANCE,
-        "stack": STR, "snapshot_ts": TS, "ip": STR, "mac": STR, "interface": STR,
+        "stack": STR, "release": STR, "snapshot_ts": TS, "ip": STR, "mac": STR, "interface": STR,
+        "hw_type": STR,
     },
     "interfaces": {
         **PROVENANCE,
-        "stack": STR, "snapshot_ts": TS, "name": STR, "ip": STR, "type": STR, "status": STR,
+        "stack": STR, "release": STR, "snapshot_ts": TS, "name": STR, "ip": STR, "type": STR,
+        "status": STR,
+        "kind": STR,
     },
     "findings": {
         "rule_id": STR, "level": STR, "title": STR, "case": STR, "source": STR, "line": INT,
