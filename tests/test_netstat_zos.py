@@ -170,12 +170,18 @@ def test_error_replies_are_messages(tmp_path):
         "the requested option information\n"
         "EZZ2385I Access to Netstat -c denied - SAF RC is 00000008\n"
     )
-    ts = parse_text(tmp_path, text)
-    f = ts["files"].iloc[0]
-    assert f["kind"] == "netstat.zos" and f["unrecognised"] == 0
-    m = ts["messages"]
-    assert list(m["msg_id"]) == ["EZZ2376I", "EZZ2377I", "EZZ2385I"]
-    assert list(m["severity"]) == ["I"] * 3 and m.iloc[2]["text"].startswith("Access to Netstat")
+    # A file holding nothing but these replies is a message log as much as a netstat
+    # report: either kind must turn them into the same messages rows.
+    p = tmp_path / "in.txt"
+    p.write_text(text, encoding="utf-8")
+    for kind in (None, "netstat.zos", "syslog.zos"):
+        ts = zdiag.parse([p], kind=kind)
+        f = ts["files"].iloc[0]
+        assert f["kind"] in ("netstat.zos", "syslog.zos") and f["unrecognised"] == 0
+        m = ts["messages"]
+        assert list(m["msg_id"]) == ["EZZ2376I", "EZZ2377I", "EZZ2385I"]
+        assert list(m["severity"]) == ["I"] * 3
+        assert m.iloc[2]["text"].startswith("EZZ2385I Access to Netstat")
 
 
 def test_ipv6_full_compressed_and_separators(tmp_path):

@@ -42,8 +42,13 @@ def test_scan_cli_exit_codes_and_json(root, tmp_path):
     empty.write_text("nothing zdiag knows\n")
     r = runner.invoke(main, ["scan", str(empty)])
     assert r.exit_code == 3
-    r = runner.invoke(main, ["scan", str(root / RESET), "--xlsx", str(tmp_path / "x.xlsx")])
-    assert r.exit_code == 2 and "--xlsx is not available yet" in r.output
+    outs = {k: tmp_path / f"r.{k}" for k in ("xlsx", "sarif", "junit", "json")}
+    r = runner.invoke(main, ["scan", str(root / RESET), "--tables", str(tmp_path / "t")]
+                      + [a for k, p in outs.items() for a in (f"--{k}", str(p))])  # fmt: skip
+    assert r.exit_code == 1, r.output
+    assert all(p.stat().st_size > 0 for p in outs.values())
+    assert (tmp_path / "t" / "packets.parquet").exists()
+    assert (tmp_path / "t" / "findings.parquet").exists()
 
 
 def test_rules_test_command_passes():

@@ -14,6 +14,7 @@ import pandas as pd
 from zdiag import __version__
 from zdiag.kinds import registry
 from zdiag.pipeline import collect, parse_sources
+from zdiag.report.terminal import accounting_line, render, use_colour
 from zdiag.sources import iter_sources
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3, 4
@@ -74,17 +75,6 @@ def kinds(obj: Ctx) -> None:
                 click.echo(f"{'':<18} path: {k.path}")
         elif k.samples:
             click.echo(f"{'':<18} sample: {k.samples[0]}")
-
-
-def accounting_line(row: dict) -> str:
-    """One line per file: kind, encoding and where every line went."""
-    text = (
-        f"{row['source']}: {row['kind']}"
-        + (f" ({row['encoding']})" if row.get("encoding") else "")
-        + f" lines={row['lines']} parsed={row['parsed']} layout={row['layout']}"
-        f" unrecognised={row['unrecognised']}"
-    )
-    return text
 
 
 def problem_lines(row: dict) -> list[str]:
@@ -168,25 +158,6 @@ def _load_ruleset(rule_dirs):
         raise click.UsageError(f"{len(exc.problems)} problem(s) in the rules (see above)") from None
 
 
-def findings_text(findings: pd.DataFrame, min_level: str = "info") -> str:
-    """The terminal findings table, highest level first."""
-    from zdiag.rules.model import LEVEL_RANK
-
-    shown = findings[findings["level"].map(LEVEL_RANK) >= LEVEL_RANK[min_level]]
-    if not len(shown):
-        return "no findings\n"
-    view = pd.DataFrame(
-        {
-            "level": shown["level"].str.upper(),
-            "rule": shown["rule_id"],
-            "where": shown["source"].astype(str) + ":" + shown["line"].astype("string").fillna("?"),
-            "message": shown["message"],
-        }
-    )
-    with pd.option_context("display.width", 250, "display.max_colwidth", 120):
-        return view.to_string(index=False) + f"\n{len(shown)} finding(s)\n"
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
@@ -253,9 +224,10 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
     if not obj.quiet:
         # with --json - the findings go to stdout as JSON; the table then goes to stderr
         to_err = json_out == "-"
-        click.echo(findings_text(result.findings, level), nl=False, err=to_err)
-        for res in results:
-            click.echo(accounting_line(res.file_row), err=to_err)
+        stream = click.get_text_stream("stderr" if to_err else "stdout")
+        text = render(result.findings, result.tables["files"], min_level=level,
+                      colour=use_colour(stream))  # fmt: skip
+        click.echo(text, nl=False, err=to_err)
     write_reports(result, xlsx=xlsx, sarif=sarif, junit=junit, json=json_out,
                   tables_dir=tables_dir, fail_on=fail_on)  # fmt: skip
     ctx = click.get_current_context()
@@ -365,23 +337,15 @@ def write_tables(tables: dict[str, pd.DataFrame], fmt: str, output: str | None) 
     elif fmt == "parquet":
         if not output:
             raise click.UsageError("--format parquet needs -o FOLDER")
-        Path(output).mkdir(parents=True, exist_ok=True)
-        for name, df in tables.items():
-            _parquet_safe(df).to_parquet(Path(output) / f"{name}.parquet", index=False)
+        from zdiag.report.tables_dir import write_parquet_tables
+
+        write_parquet_tables(tables, output)
     elif fmt == "xlsx":
         if not output:
             raise click.UsageError("--format xlsx needs -o FILE.xlsx")
         from zdiag.report.tables_xlsx import write_tables_xlsx
 
         write_tables_xlsx(tables, output)
-
-
-def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(lambda v: None if v is None else json.dumps(v, default=str))
-    return out
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -593,7 +593,8 @@ def _messages(idx: np.ndarray, msgid: np.ndarray, body: pl.Series, snaps) -> pd.
     out["msg_id"] = pd.array(ids, dtype=STR)
     out["prefix"] = out["msg_id"].str.slice(0, 3)
     out["severity"] = out["msg_id"].str.slice(-1)
-    out["text"] = pd.array(text, dtype=STR)
+    # text as displayed, id included, as the syslog kinds keep it
+    out["text"] = (out["msg_id"] + " " + pd.array(text, dtype=STR)).str.strip()
     return out.drop(columns=["stack", "release"])
 
 

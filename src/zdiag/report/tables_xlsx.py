@@ -1,28 +1,26 @@
-"""Tables as a workbook, one sheet per table (``zdiag parse --format xlsx``)."""
+"""Tables as a workbook, one sheet per table (``zdiag parse --format xlsx``).
+
+Same streaming writer as the findings workbook: write-only, header frozen, autofilter,
+fitted widths, text never a formula, and a table past 1,048,575 rows continues on
+``<table> (2)``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
-from openpyxl import Workbook
 
-from zdiag.report.excel_safe import safe_cell
+from zdiag.report.xlsx import SHEET_ROWS, _Book, write_frame
 
-MAX_ROWS = 1_048_575  # rows per sheet after the header
+MAX_ROWS = SHEET_ROWS - 1  # data rows per sheet after the header
 
 
-def write_tables_xlsx(tables: dict[str, pd.DataFrame], path: str) -> None:
-    wb = Workbook(write_only=True)
+def write_tables_xlsx(tables: Mapping[str, pd.DataFrame], path) -> None:
+    """Write every table of ``tables`` to ``path``, one sheet each."""
+    book = _Book()
     for name, df in tables.items():
-        cols = list(df.columns)
-        n = len(df)
-        parts = max(1, -(-n // MAX_ROWS))
-        for part in range(parts):
-            title = name[:31] if part == 0 else f"{name[:26]} ({part + 1})"
-            ws = wb.create_sheet(title)
-            ws.append(cols)
-            chunk = df.iloc[part * MAX_ROWS : (part + 1) * MAX_ROWS]
-            for values in zip(*(chunk[c].tolist() for c in cols), strict=True):
-                ws.append([safe_cell(v) for v in values])
+        write_frame(book, str(name), df)
     if not tables:
-        wb.create_sheet("empty").append(["no tables"])
-    wb.save(path)
+        book.wb.create_sheet("empty").append(["no tables"])
+    book.save(path)
