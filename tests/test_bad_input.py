@@ -112,3 +112,16 @@ def test_parser_bug_is_recorded_not_raised(monkeypatch, tmp_path):
     f = ts["files"].iloc[0]
     assert f["error"] == "systcpda.session parser failed: RuntimeError: kaput"
     assert f["unrecognised"] == f["lines"] - f["layout"]
+
+
+def test_report_quoted_in_other_text_is_not_that_report(tmp_path):
+    """Keywords of a kind inside JSON (an expected-output file, an e-mail) don't make it
+    that report: the detected kind must recognise some line of its own layout."""
+    p = tmp_path / "quoted.json"
+    p.write_text('{"text": "TcpHdr   IO F  Seq  Ack RcvWnd  Data Delta Time",\n'
+                 ' "note": "Packets: Untraced Packets In-order data"}\n')  # fmt: skip
+    f = zdiag.parse([p])["files"].iloc[0]
+    assert f["kind"] == "unknown" and "no line has its layout" in f["error"]
+    # told the kind, zdiag takes the user's word and reports the lines it cannot read
+    f = zdiag.parse([p], kind="systcpda.session")["files"].iloc[0]
+    assert f["kind"] == "systcpda.session" and f["unrecognised"] == 2 and pd.isna(f["error"])

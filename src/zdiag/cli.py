@@ -61,13 +61,14 @@ def main(ctx: click.Context, quiet: bool, verbose: bool, no_progress: bool) -> N
 
 
 @main.command()
+@click.option("--verbose", "-v", "detail", is_flag=True, help="Also tables and parse path.")
 @click.pass_obj
 @_guard
-def kinds(obj: Ctx) -> None:
+def kinds(obj: Ctx, detail: bool) -> None:
     """List the report kinds zdiag reads."""
     for k in registry.all_kinds():
         click.echo(f"{k.name:<18} {k.description}")
-        if obj.verbose:
+        if obj.verbose or detail:
             click.echo(f"{'':<18} tables: {', '.join(k.tables)}")
             if k.samples:
                 click.echo(f"{'':<18} sample: {k.samples[0]}")

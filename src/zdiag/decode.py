@@ -7,8 +7,13 @@ Line numbers always refer to the physical lines of the file, so a message can na
 from __future__ import annotations
 
 import codecs
+import io
+import operator
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+
+import polars as pl
 
 # --- EBCDIC code pages ---------------------------------------------------------------
 # Python ships cp037 but not cp1047 (the z/OS UNIX default). They differ in six code
@@ -25,9 +30,81 @@ _EBCDIC_NEWLINE = re.compile(rb"\r?[\x15\x25]|\r")
 _LRECLS = (133, 132, 121, 80, 81, 137, 255, 256, 100, 120, 84)
 
 
+class Lines(Sequence[str]):
+    """A file's lines held as one polars string column, with no Python ``str`` per line.
+
+    Built straight from the bytes of UTF-8 text (Arrow's multithreaded line splitter), so
+    that a parser whose hot path is vectorised never pays for a list of a million strings.
+    It behaves as a read-only sequence of ``str`` (indexing, slicing, iteration, ``len``);
+    :meth:`tolist` gives the plain list that other parsers receive.
+    """
+
+    __slots__ = ("series",)
+
+    def __init__(self, series: pl.Series):
+        self.series = series
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self.series[i].to_list()
+        i = operator.index(i)  # numpy integers too
+        n = len(self.series)
+        if i < -n or i >= n:
+            raise IndexError("line index out of range")
+        return self.series[i]
+
+    def __iter__(self) -> Iterator[str]:
+        step = 1 << 16
+        for start in range(0, len(self.series), step):
+            yield from self.series.slice(start, step).to_list()
+
+    def tolist(self) -> list[str]:
+        return self.series.to_list()
+
+
+def lines_series(lines: Sequence[str]) -> pl.Series:
+    """The lines as a polars string column (free when they already are one)."""
+    if isinstance(lines, Lines):
+        return lines.series
+    return pl.Series("line", list(lines), dtype=pl.String)
+
+
+def _arrow_lines(data: bytes) -> Lines | None:
+    """Split UTF-8 bytes into lines with Arrow's CSV reader used as a line reader.
+
+    Only for text that needs no per-line clean-up (no CR, tab, form feed) and holds no
+    0x1F (the field separator given to the reader). Returns None when the bytes are not
+    valid UTF-8 or the reader refuses them; the caller then takes the general path.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    try:
+        tbl = pcsv.read_csv(
+            io.BytesIO(data),
+            read_options=pcsv.ReadOptions(column_names=["line"], block_size=1 << 22),
+            parse_options=pcsv.ParseOptions(
+                delimiter="\x1f", quote_char=False, escape_char=False, ignore_empty_lines=False
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={"line": pa.string()},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    col = tbl["line"]
+    s = pl.from_arrow(col) if len(col) else pl.Series("line", [], dtype=pl.String)
+    return Lines(s.alias("line"))
+
+
 @dataclass
 class Decoded:
-    lines: list[str] = field(default_factory=list)
+    lines: list[str] | Lines = field(default_factory=list)
     encoding: str = ""
     asa: bool = False
     error: str | None = None
@@ -101,8 +178,13 @@ def _strip_asa(lines: list[str]) -> bool:
     return True
 
 
-def decode(data: bytes, *, asa: bool | None = None) -> Decoded:
-    """Decode a report's bytes into lines, detecting the encoding by content."""
+def decode(data: bytes, *, asa: bool | None = None, series: bool = False) -> Decoded:
+    """Decode a report's bytes into lines, detecting the encoding by content.
+
+    With ``series=True``, plain UTF-8 text (no CR, tab or form feed to clean up, no ASA
+    column) comes back as :class:`Lines` (a polars column) instead of a list; the lines are
+    the same.
+    """
     out = Decoded()
     if not data or not data.strip(b" \t\r\n\x00\x40\x15\x25"):
         out.error, out.error_line = "empty file", 1
@@ -112,7 +194,11 @@ def decode(data: bytes, *, asa: bool | None = None) -> Decoded:
         data = data[3:]
         out.notes.append("UTF-8 byte order mark removed")
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        text = data.decode("utf-16")
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:  # odd length, lone surrogates: keep what reads
+            text = data.decode("utf-16", errors="replace")
+            out.notes.append(f"not valid UTF-16 (first bad byte at offset {exc.start})")
         out.encoding = "utf-16"
         return _finish(out, text, asa)
     if b"\x00" in data[:65536] or b"\x00" in data[-65536:]:
@@ -142,6 +228,15 @@ def decode(data: bytes, *, asa: bool | None = None) -> Decoded:
             if lrecl:
                 out.notes.append(f"no line ends: split into fixed records of {lrecl} bytes")
         return _finish_lines(out, text_lines, asa)
+    if series and asa is not True and not any(c in data for c in (b"\r", b"\t", b"\f", b"\x1f")):
+        fast = _arrow_lines(data)
+        if fast is not None:
+            head = fast[:5000]
+            probe = _finish_lines(Decoded(), head, False)
+            if probe.error is None and (asa is False or not _strip_asa(list(head[:2000]))):
+                out.encoding = "utf-8"
+                out.lines = fast
+                return out
     try:
         text = data.decode("utf-8")
         out.encoding = "utf-8"
@@ -159,7 +254,9 @@ def _finish(out: Decoded, text: str, asa: bool | None) -> Decoded:
     return _finish_lines(out, lines, asa)
 
 
-def _finish_lines(out: Decoded, lines: list[str], asa: bool | None) -> Decoded:
+def _finish_lines(
+    out: Decoded, lines: list[str], asa: bool | None, check_binary: bool = True
+) -> Decoded:
     for i, ln in enumerate(lines):
         if ln.endswith("\r"):
             ln = ln.rstrip("\r")
@@ -173,7 +270,7 @@ def _finish_lines(out: Decoded, lines: list[str], asa: bool | None) -> Decoded:
     bad = [i for i, ln in enumerate(probe) if _CONTROL.search(ln)]
     chars = sum(len(ln) for ln in probe) or 1
     nbad = sum(len(_CONTROL.findall(probe[i])) for i in bad[:2000])
-    if bad and nbad / chars > 0.02:
+    if check_binary and bad and nbad / chars > 0.02:
         out.error = "binary content (control characters), not a text report"
         out.error_line = bad[0] + 1
         out.lines = lines

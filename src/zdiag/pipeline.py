@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from zdiag.decode import decode
+from zdiag import stream
+from zdiag.decode import Lines, decode
 from zdiag.kinds import registry
 from zdiag.kinds.base import Accounting, Kind
 from zdiag.sources import Source, iter_sources
@@ -30,9 +31,28 @@ class FileResult:
     traceback: str | None = None
 
 
-def _premark(lines: list[str], acct: Accounting) -> None:
+def _premark(lines: list[str] | Lines, acct: Accounting) -> None:
+    if isinstance(lines, Lines):  # vectorised; [\s\x1c-\x1f] is what str.strip() removes
+        s = lines.series
+        mask = s.str.contains(r"^[\s\x1c-\x1f]*$") | s.str.starts_with("#zdiag-sample")
+        acct.layout(mask.arg_true().to_numpy())
+        return
     idx = [i for i, ln in enumerate(lines) if not ln.strip() or ln.startswith("#zdiag-sample")]
     acct.layout(idx)
+
+
+def takes_series(k: Kind | None) -> bool:
+    """Whether a kind's parser accepts :class:`~zdiag.decode.Lines` (declared in ``extra``)."""
+    return k is not None and k.extra.get("lines") == "series"
+
+
+def _repeat_str(value: str, n: int):
+    """``n`` copies of one string as an Arrow-backed array (no list of ``n`` objects)."""
+    import numpy as np
+    import pyarrow as pa
+
+    arr = pa.array([value], type=pa.large_string()).take(np.zeros(n, dtype=np.int64))
+    return pd.array(arr, dtype=STR)
 
 
 def _provenance(df: pd.DataFrame, case: str, source: str) -> pd.DataFrame:
@@ -40,11 +60,9 @@ def _provenance(df: pd.DataFrame, case: str, source: str) -> pd.DataFrame:
     n = len(df)
     if "line" not in df.columns:
         df.insert(0, "line", pd.array([pd.NA] * n, dtype="Int64"))
-    front = pd.DataFrame(
-        {"case": pd.array([case] * n, dtype=STR), "source": pd.array([source] * n, dtype=STR)}
-    )
-    rest = df[["line"] + [c for c in df.columns if c not in ("case", "source", "line")]]
-    return pd.concat([front, rest.reset_index(drop=True)], axis=1)
+    cols = {"case": _repeat_str(case, n), "source": _repeat_str(source, n), "line": df["line"]}
+    cols.update((c, df[c]) for c in df.columns if c not in cols)
+    return pd.DataFrame(cols)
 
 
 def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileResult:
@@ -63,6 +81,18 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
     if src.error:
         row["kind"], row["error"] = "unknown", src.error
         return done()
+    sk, in_pieces = stream.should_stream(src, kind)
+    if in_pieces:  # a large file of a kind that can be cut: read and parse it in pieces
+        try:
+            return stream.parse_source_chunked(src, sk, case)
+        except OSError as exc:
+            row["kind"], row["error"] = "unknown", f"cannot read: {exc}"
+            return done()
+        except Exception as exc:  # a bug must not stop the batch
+            row["kind"] = sk.name
+            row["error"] = f"{sk.name} parser failed: {type(exc).__name__}: {exc}"
+            result.traceback = traceback.format_exc()
+            return done()
     try:
         data = src.read()
     except OSError as exc:
@@ -82,7 +112,7 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
             return done()
         return _finish(result, k, tables, acct, [], case, src.name, done)
 
-    dec = decode(data)
+    dec = decode(data, series=k is None or takes_series(k))
     row["encoding"] = dec.encoding
     notes = list(dec.notes)
     if dec.asa:
@@ -95,26 +125,15 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
     lines = dec.lines
     if k is None:
         k, _score = registry.detect_lines(lines)
+    if isinstance(lines, Lines) and not takes_series(k):
+        lines = lines.tolist()
     acct = Accounting(len(lines))
     _premark(lines, acct)
+    premarked = int((acct.status != 0).sum())
     row["lines"] = len(lines)
     if k is None or k.parse is None:
-        row["kind"] = "unknown"
-        row["error"] = "not a report kind zdiag reads (see `zdiag kinds`); skipped"
-        acct.claim_rest("unknown report kind: file skipped")
-        c = acct.counts()
-        row.update(c)
-        first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
-        result.unrecognised = pd.DataFrame(
-            {
-                "line": pd.array([first + 1], dtype="Int64"),
-                "text": pd.array([lines[first][:200] if lines else ""], dtype=STR),
-                "reason": pd.array([row["error"]], dtype=STR),
-            }  # fmt: skip
-        )
-        result.unrecognised = _provenance(result.unrecognised, case, src.name)
-        row["notes"] = "; ".join(notes) or None
-        return done()
+        reason = "not a report kind zdiag reads (see `zdiag kinds`); skipped"
+        return _skip_unknown(result, lines, acct, reason, notes, case, src.name, done)
     row["kind"] = k.name
     try:
         tables = k.parse(lines, acct)
@@ -123,6 +142,13 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
         result.traceback = traceback.format_exc()
         acct.claim_rest(f"{k.name} parser failed")
         tables = {}
+    if kind is None and not row["error"] and not _recognised_anything(acct, premarked, tables):
+        # the detector liked some words, but no line has the kind's layout (a JSON or
+        # e-mail quoting a report, say): the file is not that report
+        reason = f"looks like {k.name} but no line has its layout; skipped"
+        fresh = Accounting(len(lines))
+        _premark(lines, fresh)
+        return _skip_unknown(result, lines, fresh, reason, notes, case, src.name, done)
     if lines and not data.endswith((b"\n", b"\x15", b"\x25")):
         last = len(lines) - 1
         if acct.status[last] in (0, 3) and lines[last].strip():
@@ -131,6 +157,36 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
             row["error_line"] = last + 1
     row["notes"] = "; ".join(notes) or None
     return _finish(result, k, tables, acct, lines, case, src.name, done)
+
+
+def _recognised_anything(acct: Accounting, premarked: int, tables: dict) -> bool:
+    """Whether a detected kind found any of its own layout (a kind given with --kind is
+    taken at its word)."""
+    c = acct.counts()
+    rows = any(len(df) for df in tables.values() if df is not None)
+    return rows or c["parsed"] > 0 or c["layout"] > premarked
+
+
+def _skip_unknown(result, lines, acct, reason, notes, case, source, done) -> FileResult:
+    """Record a file no kind reads: counted, one unrecognised row, no tables."""
+    row = result.file_row
+    row["kind"], row["error"] = "unknown", reason
+    acct.claim_rest("unknown report kind: file skipped")
+    row.update(acct.counts())
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
+    result.unrecognised = _provenance(
+        pd.DataFrame(
+            {
+                "line": pd.array([first + 1], dtype="Int64"),
+                "text": pd.array([lines[first][:200] if lines else ""], dtype=STR),
+                "reason": pd.array([reason], dtype=STR),
+            }
+        ),
+        case,
+        source,
+    )
+    row["notes"] = "; ".join(notes) or None
+    return done()
 
 
 def _finish(result, k, tables, acct, lines, case, source, done) -> FileResult:

@@ -21,12 +21,13 @@ arithmetic still works, and a day is added when the clock goes back by more than
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+import re
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.decode import lines_series
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import systcpda_common as common
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -47,10 +48,17 @@ LINE_RULES = ("detail_heading", "elision_line", "address_line", "count_line", "s
               "pair_line", "section_line")  # fmt: skip
 
 
+_IPV4_CANONICAL = re.compile(
+    r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+)
+
+
 def canonical_ip(text: str | None) -> str | None:
     """Canonical form of an IP address; text that is not one (masked ``x.x.x.x``) as printed."""
     if text is None:
         return None
+    if _IPV4_CANONICAL.fullmatch(text):  # already canonical (the common case, no parse)
+        return text
     try:
         return str(ipaddress.ip_address(text.split("%")[0]))
     except ValueError:
@@ -71,82 +79,133 @@ def _float(text: str | None) -> float | None:
         return None
 
 
-@dataclass
-class _Block:
-    line: int
-    fields: dict = field(default_factory=dict)
-
-    def has(self, key: str) -> bool:
-        return key in self.fields
-
-
-def _session_rows(events: list[tuple[int, str, dict]], acct: Accounting) -> list[_Block]:
-    """Fold the summary lines, in file order, into one block per connection."""
-    blocks: list[_Block] = []
-    cur: _Block | None = None
-
-    def field_set(key: str, value, i: int) -> None:
-        nonlocal cur
-        if cur is None or cur.has(key):
-            cur = _Block(i)
-            blocks.append(cur)
-        cur.fields[key] = value
-
-    for i, rule, g in events:
-        if rule == "address_line":
-            key = "local_ip" if g["side"] == "Local" else "remote_ip"
-            field_set(key, canonical_ip(g["address"]), i)
-            acct.parsed(i)
-        elif rule == "count_line":
-            cls = FLAG_LETTERS.get(g["flag_char"])
-            if cls is None:
-                acct.unrecognised(i, f"unknown flag class ({g['flag_char']})")
-                continue
-            field_set(f"{cls}_local", _int(g["count_local"]), i)
-            cur.fields[f"{cls}_remote"] = _int(g["count_remote"])
-            acct.parsed(i)
-        elif rule == "stamp_line":
-            label = g["label"].lower()
-            key = {"first timestamp": "first_ts", "last timestamp": "last_ts"}.get(label)
-            if key is None:
-                acct.unrecognised(i, f"session field not known to zdiag: {g['label']!r}")
-                continue
-            field_set(key, f"{g['date']} {g['clock']}", i)
-            acct.parsed(i)
-        elif rule == "pair_line":
-            label = g["label"].strip().lower()
-            loc, rem = g["value_local"], g["value_remote"]
-            if label == "host":
-                acct.layout(i)  # the "Local, Remote" column heading of the block
-                continue
-            if label == "packets":
-                field_set("packets_local", _int(loc), i)
-                cur.fields["packets_remote"] = _int(rem)
-            elif label == "port":
-                field_set("local_port", _int(loc), i)
-                cur.fields["remote_port"] = _int(rem)
-            elif label == "client or server":
-                field_set("role_local", loc, i)
-                cur.fields["role_remote"] = rem
-            elif label == "application":
-                field_set("application", loc, i)
-                cur.fields["application_remote"] = rem
-            elif label.startswith("link speed"):
-                field_set("link_speed_local", _float(loc), i)
-                cur.fields["link_speed_remote"] = _float(rem)
-                cur.fields["link_speed_unit"] = g["unit"]
-            else:
-                acct.unrecognised(i, f"session field not known to zdiag: {g['label']!r}")
-                continue
-            acct.parsed(i)
-        elif rule == "section_line":
-            acct.layout(i)
-    return blocks
+_PAIR_KEYS = {"packets": ("packets_local", "packets_remote", _int),
+              "port": ("local_port", "remote_port", _int),
+              "client or server": ("role_local", "role_remote", None),
+              "application": ("application", "application_remote", None)}  # fmt: skip
+_STAMP_KEYS = {"first timestamp": "first_ts", "last timestamp": "last_ts"}
+#: a summary field: its line, its place on the line (0 = the key that opens a new block
+#: when the current block has it already), key, and value in one of s / i / f
+_FIELD = {"idx": pl.Int64, "ord": pl.Int8, "key": pl.String, "s": pl.String, "i": pl.Int64,
+          "f": pl.Float64}  # fmt: skip
 
 
-def _line_events(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[tuple[int, str, dict]]:
+def _field_frame(**cols) -> pl.DataFrame:
+    n = len(next(iter(cols.values())))
+    return pl.DataFrame(
+        [
+            (
+                cols[c]
+                if isinstance(cols.get(c), pl.Series)
+                else pl.Series(c, cols.get(c, [None] * n))
+            )
+            .alias(c)
+            .cast(t)
+            for c, t in _FIELD.items()
+        ]
+    )
+
+
+def _rule_fields(rule: str, idx: np.ndarray, got: pl.DataFrame, acct: Accounting):
+    """The fields of one line rule's matches (a polars frame, or None); marks their lines
+    (parsed, layout, or not recognised with a reason)."""
+    col = got.get_column
+    n = len(idx)
+    if rule == "section_line":
+        acct.layout(idx)
+        return None
+    if rule == "address_line":
+        acct.parsed(idx)
+        addr = col("address")
+        canon = addr.str.contains(_IPV4_CANONICAL.pattern.join(("^", "$")))
+        if not canon.all():  # only the others go through ipaddress
+            vals = [a if c else canonical_ip(a)
+                    for a, c in zip(addr.to_list(), canon.to_list(), strict=True)]  # fmt: skip
+            addr = pl.Series("s", vals, dtype=pl.String)
+        key = pl.select(
+            pl.when(col("side") == "Local").then(pl.lit("local_ip")).otherwise(pl.lit("remote_ip"))
+        ).to_series()
+        return _field_frame(idx=idx, ord=np.zeros(n, np.int8), key=key, s=addr)
+    if rule == "count_line":
+        cls = col("flag_char").replace_strict(FLAG_LETTERS, default=None, return_dtype=pl.String)
+        bad = cls.is_null().to_numpy()
+        for i, ch in zip(idx[bad].tolist(), col("flag_char").filter(cls.is_null()).to_list(),
+                         strict=True):  # fmt: skip
+            acct.unrecognised(i, f"unknown flag class ({ch})")
+        ok = ~bad
+        acct.parsed(idx[ok])
+        keep = pl.Series(ok)
+        cls = cls.filter(keep)
+        m = int(ok.sum())
+        return pl.concat([
+            _field_frame(idx=idx[ok], ord=np.zeros(m, np.int8), key=cls + "_local",
+                         i=col("count_local").filter(keep).cast(pl.Int64, strict=False)),
+            _field_frame(idx=idx[ok], ord=np.ones(m, np.int8), key=cls + "_remote",
+                         i=col("count_remote").filter(keep).cast(pl.Int64, strict=False)),
+        ])  # fmt: skip
+    if rule == "stamp_line":
+        key = col("label").str.to_lowercase().replace_strict(_STAMP_KEYS, default=None)
+        bad = key.is_null().to_numpy()
+        for i, label in zip(idx[bad].tolist(), col("label").filter(key.is_null()).to_list(),
+                            strict=True):  # fmt: skip
+            acct.unrecognised(i, f"session field not known to zdiag: {label!r}")
+        ok = ~bad
+        acct.parsed(idx[ok])
+        keep = pl.Series(ok)
+        stamp = (col("date") + " " + col("clock")).filter(keep)
+        return _field_frame(idx=idx[ok], ord=np.zeros(int(ok.sum()), np.int8),
+                            key=key.filter(keep), s=stamp)  # fmt: skip
+    # pair_line: ``Label: local, remote``
+    raw = col("label")
+    label = raw.str.strip_chars().str.to_lowercase()
+    host = (label == "host").to_numpy()
+    acct.layout(idx[host])  # the "Local, Remote" column heading of the block
+    speed = label.str.starts_with("link speed").to_numpy()
+    kind = label.replace_strict({k: k for k in _PAIR_KEYS}, default=None).to_numpy()
+    known = np.array([k is not None for k in kind], dtype=bool) & ~host
+    bad = ~(host | speed | known)
+    for i, text in zip(idx[bad].tolist(), raw.filter(pl.Series(bad)).to_list(), strict=True):
+        acct.unrecognised(i, f"session field not known to zdiag: {text!r}")
+    acct.parsed(idx[known | speed])
+    frames = []
+    for name, (k1, k2, conv) in _PAIR_KEYS.items():
+        sel = kind == name
+        if not sel.any():
+            continue
+        keep = pl.Series(sel)
+        loc, rem = col("value_local").filter(keep), col("value_remote").filter(keep)
+        m = int(sel.sum())
+        vals = {}
+        for side, v in (("l", loc), ("r", rem)):
+            if conv is None:
+                vals[side] = {"s": v}
+            else:  # Python's int() where the fast cast disagrees (e.g. "+5", "1_000")
+                fast = v.cast(pl.Int64, strict=False)
+                if (fast.is_null() & v.is_not_null()).any():
+                    fast = pl.Series([conv(x) for x in v.to_list()], dtype=pl.Int64)
+                vals[side] = {"i": fast}
+        frames.append(_field_frame(idx=idx[sel], ord=np.zeros(m, np.int8), key=[k1] * m,
+                                   **vals["l"]))  # fmt: skip
+        frames.append(_field_frame(idx=idx[sel], ord=np.ones(m, np.int8), key=[k2] * m,
+                                   **vals["r"]))  # fmt: skip
+    if speed.any():
+        keep = pl.Series(speed)
+        m = int(speed.sum())
+        ii = idx[speed]
+        loc = [_float(x) for x in col("value_local").filter(keep).to_list()]
+        rem = [_float(x) for x in col("value_remote").filter(keep).to_list()]
+        unit = col("unit").filter(keep)
+        frames += [
+            _field_frame(idx=ii, ord=np.zeros(m, np.int8), key=["link_speed_local"] * m, f=loc),
+            _field_frame(idx=ii, ord=np.ones(m, np.int8), key=["link_speed_remote"] * m, f=rem),
+            _field_frame(idx=ii, ord=np.full(m, 2, np.int8), key=["link_speed_unit"] * m, s=unit),
+        ]
+    return pl.concat(frames) if frames else None
+
+
+def _summary_fields(s: pl.Series, todo: np.ndarray, acct: Accounting) -> pl.DataFrame:
     """Match the non-packet line rules (in priority order) over the remaining lines."""
-    events: list[tuple[int, str, dict]] = []
+    frames = []
     remaining = todo
     for rule in LINE_RULES:
         if not len(remaining):
@@ -159,150 +218,346 @@ def _line_events(s: pl.Series, todo: np.ndarray, acct: Accounting) -> list[tuple
         if rule in ("detail_heading", "elision_line"):
             acct.layout(idx)
         else:
-            cols = [c for c in got.columns if c != MATCH_GROUP]
-            rows = got.filter(pl.Series(hit)).select(cols).to_dicts()
-            events.extend((int(i), rule, g) for i, g in zip(idx, rows, strict=True))
+            fr = _rule_fields(rule, idx, got.filter(pl.Series(hit)), acct)
+            if fr is not None and fr.height:
+                frames.append(fr)
         remaining = remaining[~hit]
-    events.sort(key=lambda e: e[0])
-    return events
+    if not frames:
+        return _field_frame(idx=[])
+    return pl.concat(frames).sort("idx", "ord")
 
 
-def _dates_for(n_lines: int, rows: np.ndarray, marks: dict[int, str]) -> np.ndarray:
-    """For each packet row index, the most recent date mark above it (or NO_DATE)."""
-    if not marks:
-        return np.full(len(rows), NO_DATE, dtype=object)
-    pos = np.array(sorted(marks), dtype=np.int64)
-    vals = np.array([marks[p] for p in pos], dtype=object)
-    k = np.searchsorted(pos, rows, side="right") - 1
-    out = np.where(k >= 0, vals[np.clip(k, 0, None)], NO_DATE)
-    return out.astype(object)
+def _sessions(fields: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+    """Fold the summary fields, in file order, into one row per connection block.
+
+    A block starts at the first field, and at every field whose key the current block has
+    already (the next connection's summary). Returns the blocks (one column per key, in
+    the order first seen) and each block's first line index.
+    """
+    prim = fields.filter(pl.col("ord") == 0)
+    if not prim.height:
+        return pl.DataFrame(), np.zeros(0, dtype=np.int64)
+    codes = prim["key"].cast(pl.Categorical).to_physical().to_list()
+    starts: list[int] = []
+    seen = 0
+    for e, c in enumerate(codes):
+        bit = 1 << c
+        if e == 0 or seen & bit:
+            starts.append(e)
+            seen = bit
+        else:
+            seen |= bit
+    is_start = np.zeros(len(codes), dtype=np.int64)
+    is_start[starts] = 1
+    blk = np.cumsum(is_start) - 1
+    pidx = prim["idx"].to_numpy()
+    block_lines = pidx[starts]
+    # every field of a line belongs to the block of that line's opening field
+    fb = fields.with_columns(
+        blk=pl.Series(blk[np.searchsorted(pidx, fields["idx"].to_numpy())], dtype=pl.Int64)
+    )
+    order = fb["key"].unique(maintain_order=True).to_list()
+    out = pl.DataFrame({"blk": np.arange(len(starts), dtype=np.int64)})
+    for vcol in ("s", "i", "f"):
+        sub = fb.filter(pl.col("key").is_in(_keys_of(vcol)))
+        if not sub.height:
+            continue
+        wide = sub.pivot(on="key", index="blk", values=vcol)
+        out = out.join(wide, on="blk", how="left")
+    cols = [c for c in order if c in out.columns]
+    return out.select(cols), block_lines
+
+
+def _keys_of(vcol: str) -> list[str]:
+    ints = ["packets_local", "packets_remote", "local_port", "remote_port"]
+    ints += [f"{c}_{side}" for c in FLAG_LETTERS.values() for side in ("local", "remote")]
+    floats = ["link_speed_local", "link_speed_remote"]
+    if vcol == "i":
+        return ints
+    if vcol == "f":
+        return floats
+    return ["local_ip", "remote_ip", "role_local", "role_remote", "application",
+            "application_remote", "link_speed_unit", "first_ts", "last_ts"]  # fmt: skip
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
-    s = common.series(lines)
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a report that the pipeline cut just before a summary block.
+
+    ``state`` carries what a piece needs from the ones before it: ``line0`` (its first line's
+    0-based number in the file), ``blocks`` and ``tables`` (connection blocks and packet
+    tables seen so far, which number the ``session<k>@<line>`` and ``table<k>`` ids) and
+    ``date`` (the last date mark, for packets whose block prints no First timestamp).
+    Returns the tables (lines numbered within the piece) and the state for the next piece.
+    """
+    s = lines_series(lines)
     pk = extract(s, row_regex(GRAMMAR, "packet_row"))
-    is_pkt = pk[MATCH_GROUP].is_not_null().to_numpy() & (acct.status == UNMARKED)
+    matched = pk[MATCH_GROUP].is_not_null().to_numpy()
+    is_pkt = matched & (acct.status == UNMARKED)
     pkt_idx = np.flatnonzero(is_pkt)
     acct.parsed(pkt_idx)
     date_marks = common.mark_layout(lines, s, acct)
-    events = _line_events(s, np.flatnonzero(acct.status == UNMARKED), acct)
-    heading_idx = np.flatnonzero(
-        extract(s, row_regex(GRAMMAR, "detail_heading"))[MATCH_GROUP].is_not_null().to_numpy()
-    )
-    blocks = _session_rows(events, acct)
+    fields = _summary_fields(s, np.flatnonzero(acct.status == UNMARKED), acct)
+    # a heading never matches the packet pattern: look for headings among the other lines
+    others = np.flatnonzero(~matched)
+    heading_idx = others[
+        extract(s.gather(others), row_regex(GRAMMAR, "detail_heading"))[MATCH_GROUP]
+        .is_not_null()
+        .to_numpy()
+    ]
+    sess_pl, block_starts = _sessions(fields)
 
     # ---- sessions --------------------------------------------------------------------
-    sess = pd.DataFrame([{"line": b.line + 1, **b.fields} for b in blocks])
+    sess = to_pandas(
+        sess_pl.with_columns(line=pl.Series(block_starts + 1, dtype=pl.Int64)).select(
+            "line", pl.exclude("line")
+        )
+        if sess_pl.width
+        else pl.DataFrame()
+    )
     if len(sess):
         for col in ("first_ts", "last_ts"):
             if col in sess:
                 sess[col] = pd.to_datetime(sess[col], format="%Y/%m/%d %H:%M:%S.%f",
                                            errors="coerce")  # fmt: skip
-        sess["conn"] = _conn_ids(sess)
+        sess["conn"] = _conn_ids(sess, state.get("blocks", 0), state.get("line0", 0))
 
     # ---- packets ---------------------------------------------------------------------
     p = pk.filter(pl.Series(is_pkt)).drop(MATCH_GROUP)
-    packets = _packets(p, pkt_idx, heading_idx, blocks, sess, date_marks, len(lines))
+    marks = _mark_days(date_marks)
+    if state.get("date") is not None:
+        marks[-1] = state["date"]
+    packets, n_tables = _packets(p, pkt_idx, heading_idx, block_starts, sess, marks,
+                                 state.get("tables", 0))  # fmt: skip
     out = {"packets": packets}
     if len(sess):
         out["sessions"] = sess
-    return out
+    after = {
+        "blocks": state.get("blocks", 0) + len(block_starts),
+        "tables": state.get("tables", 0) + n_tables,
+        "date": marks[max(marks)] if marks else None,
+    }
+    return out, after
 
 
-def _conn_ids(sess: pd.DataFrame) -> list[str]:
-    ids = []
-    for k, r in enumerate(sess.to_dict("records"), start=1):
-        parts = [r.get("local_ip"), r.get("local_port"), r.get("remote_ip"), r.get("remote_port")]
-        if all(v is not None and not (isinstance(v, float) and np.isnan(v)) for v in parts):
-            ids.append(f"{parts[0]}:{int(parts[1])}-{parts[2]}:{int(parts[3])}")
-        else:
-            ids.append(f"session{k}@{r['line']}")
-    return ids
+def _block_col(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
+    """One sessions column as a polars column (nulls where the block does not say)."""
+    if col not in sess.columns:
+        return pl.Series(col, [None] * len(sess), dtype=dtype)
+    return pl.from_pandas(sess[col]).cast(dtype, strict=False).alias(col)
 
 
-def _packets(p: pl.DataFrame, pkt_idx, heading_idx, blocks, sess, date_marks, n_lines):
+def _conn_ids(sess: pd.DataFrame, k0: int = 0, line0: int = 0):
+    """``local_ip:port-remote_ip:port``, or ``session<k>@<line>`` when the block lacks one."""
+    n = len(sess)
+    df = pl.DataFrame(
+        [
+            _block_col(sess, "local_ip", pl.String).alias("li"),
+            _block_col(sess, "local_port", pl.Int64).alias("lp"),
+            _block_col(sess, "remote_ip", pl.String).alias("ri"),
+            _block_col(sess, "remote_port", pl.Int64).alias("rp"),
+            _block_col(sess, "line", pl.Int64).alias("line"),
+            pl.Series("k", np.arange(k0 + 1, k0 + 1 + n, dtype=np.int64)),
+        ]
+    )
+    whole = pl.all_horizontal(pl.col(c).is_not_null() for c in ("li", "lp", "ri", "rp"))
+    ids = df.select(
+        pl.when(whole)
+        .then(pl.format("{}:{}-{}:{}", "li", "lp", "ri", "rp"))
+        .otherwise(pl.format("session{}@{}", "k", pl.col("line") + line0))
+    ).to_series()
+    return pd.array(ids.to_arrow(compat_level=pl.CompatLevel.oldest()), dtype=STR)
+
+
+def _block_column(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
+    """One value per block and a trailing null (for packets above every block)."""
+    return _block_col(sess, col, dtype).extend_constant(None, 1)
+
+
+def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: dict, t0: int = 0):
+    """The packets table, built column-wise in polars and handed to pandas through Arrow.
+
+    ``marks`` ({line index: day}) gains the First timestamp day of every block that has
+    packets. Returns the table and the number of packet tables seen.
+    """
     n = len(p)
     if n == 0:
-        return pd.DataFrame({"line": pd.array([], dtype="Int64")})
-    nr = p["nr"].cast(pl.Int64).to_numpy()
+        return pd.DataFrame({"line": pd.array([], dtype="Int64")}), 0
+    nr_np = p["nr"].cast(pl.Int64, strict=False).fill_null(0).to_numpy()
     # a new table starts after each heading, and wherever the packet number drops
     # (a table without a heading right after another one)
     heading_before = np.searchsorted(heading_idx, pkt_idx, side="right")
-    new_table = np.r_[True, (np.diff(heading_before) > 0) | (np.diff(nr) < 0)]
+    new_table = np.r_[True, (np.diff(heading_before) > 0) | (np.diff(nr_np) < 0)]
     table_no = np.cumsum(new_table)
-    block_starts = np.array([b.line for b in blocks], dtype=np.int64)
-    blk = (
-        np.searchsorted(block_starts, pkt_idx, side="right") - 1 if len(blocks) else np.full(n, -1)
+    nb = len(block_starts)
+    blk = np.searchsorted(block_starts, pkt_idx, side="right") - 1 if nb else np.full(n, -1)
+    take = pl.Series(np.where(blk >= 0, blk, nb).astype(np.uint32))  # nb = the null row
+
+    if nb:
+        if "first_ts" in sess.columns:  # a block's own date wins over the ones above it
+            days = sess["first_ts"].to_numpy().astype("datetime64[D]")
+            used = np.unique(blk[blk >= 0])
+            used = used[~np.isnat(days[used])]
+            marks.update(zip(block_starts[used].tolist(), days[used].tolist(), strict=True))
+        conn_b = _block_column(sess, "conn", pl.String)
+    else:
+        conn_b = pl.Series("conn", [None], dtype=pl.String)
+    per_block = pl.DataFrame(
+        [
+            conn_b.alias("conn_b"),
+            _block_column(sess, "local_ip", pl.String).alias("lip"),
+            _block_column(sess, "remote_ip", pl.String).alias("rip"),
+            _block_column(sess, "local_port", pl.Int64).alias("lport"),
+            _block_column(sess, "remote_port", pl.Int64).alias("rport"),
+        ]
     )
-
-    conn = np.array([f"table{t}" for t in table_no], dtype=object)
-    loc_ip = np.full(n, None, dtype=object)
-    rem_ip = np.full(n, None, dtype=object)
-    loc_port = np.full(n, None, dtype=object)
-    rem_port = np.full(n, None, dtype=object)
-    marks = dict(date_marks)
-    if len(blocks):
-        has = blk >= 0
-        srec = sess.to_dict("records")
-        for j in np.unique(blk[has]):
-            r = srec[j]
-            sel = blk == j
-            conn[sel] = r["conn"]
-            loc_ip[sel], rem_ip[sel] = r.get("local_ip"), r.get("remote_ip")
-            loc_port[sel], rem_port[sel] = r.get("local_port"), r.get("remote_port")
-            first = r.get("first_ts")
-            if first is not None and not pd.isna(first):
-                marks[blocks[j].line] = first.strftime("%Y/%m/%d")
-
-    io = p["io"].to_numpy()
-    inbound = io == "I"
-    flags = p["tcp_hdr" if "tcp_hdr" in p.columns else "tcphdr"].fill_null("")
-    time = p["time"]
-    date = _dates_for(n_lines, pkt_idx, marks)
-    ts = _timestamps(date, time, table_no)
-    df = pd.DataFrame(
-        {
-            "line": pd.array(pkt_idx + 1, dtype="Int64"),
-            "conn": pd.array(conn, dtype=STR),
-            "nr": pd.array(nr, dtype="Int64"),
-            "ts": ts,
-            "time": pd.array(time.to_list(), dtype=STR),
-            "delta_s": pd.array(p["delta"].cast(pl.Float64).to_numpy(), dtype="Float64"),
-            "direction": pd.array(np.where(inbound, "in", "out"), dtype=STR),
-            "protocol": pd.array(["TCP"] * n, dtype=STR),
-        }
+    ts = _timestamps(pkt_idx, marks, p["time"], table_no)
+    hdr = "tcp_hdr" if "tcp_hdr" in p.columns else "tcphdr"
+    base = pl.concat(
+        [
+            p,
+            per_block.select(pl.all().gather(take)),
+            pl.DataFrame(
+                [
+                    pl.Series("_line", pkt_idx + 1, dtype=pl.Int64),
+                    pl.Series("_table", table_no + t0, dtype=pl.Int64),
+                    ts.alias("_ts"),
+                ]
+            ),
+        ],
+        how="horizontal",
     )
-    for letter, name in (("S", "syn"), ("A", "ack"), ("P", "psh"), ("F", "fin"), ("R", "rst"),
-                         ("U", "urg")):  # fmt: skip
-        df[name] = pd.array(flags.str.contains(letter, literal=True).to_numpy(), dtype="boolean")
-    df["tcp_flags"] = pd.array(flags.str.replace_all(" ", "").to_list(), dtype=STR)
-    for col in ("seq", "ack_num", "window", "data_len"):
-        df[col] = pd.array(p[col].cast(pl.Int64).to_numpy(), dtype="Int64")
-    lp = pd.array(loc_port, dtype="Int64")
-    rp = pd.array(rem_port, dtype="Int64")
-    li = pd.array(loc_ip, dtype=STR)
-    ri = pd.array(rem_ip, dtype=STR)
-    df["src_ip"] = pd.array(np.where(inbound, rem_ip, loc_ip), dtype=STR)
-    df["src_port"] = pd.array(np.where(inbound, rem_port, loc_port), dtype="Int64")
-    df["dst_ip"] = pd.array(np.where(inbound, loc_ip, rem_ip), dtype=STR)
-    df["dst_port"] = pd.array(np.where(inbound, loc_port, rem_port), dtype="Int64")
-    df["local_ip"], df["local_port"], df["remote_ip"], df["remote_port"] = li, lp, ri, rp
-    df["ibm_flag"] = pd.array(p["ibm_flag"].to_list(), dtype=STR)
-    return df
+    inbound = pl.col("io") == "I"
+    flags = pl.col(hdr).fill_null("")
+
+    def pick(a: str, b: str) -> pl.Expr:
+        return pl.when(inbound).then(pl.col(a)).otherwise(pl.col(b))
+
+    frame = (
+        base.lazy()
+        .select(
+            line=pl.col("_line"),
+            conn=pl.coalesce(pl.col("conn_b"), pl.lit("table") + pl.col("_table").cast(pl.String)),
+            nr=pl.col("nr").cast(pl.Int64, strict=False),
+            ts=pl.col("_ts"),
+            time=pl.col("time"),
+            delta_s=pl.col("delta").cast(pl.Float64, strict=False),
+            direction=pl.when(inbound).then(pl.lit("in")).otherwise(pl.lit("out")),
+            protocol=pl.lit("TCP"),
+            **{
+                name: flags.str.contains(letter, literal=True)
+                for letter, name in (
+                    ("S", "syn"),
+                    ("A", "ack"),
+                    ("P", "psh"),
+                    ("F", "fin"),
+                    ("R", "rst"),
+                    ("U", "urg"),
+                )
+            },  # fmt: skip
+            tcp_flags=flags.str.replace_all(" ", "", literal=True),
+            **{
+                c: pl.col(c).cast(pl.Int64, strict=False)
+                for c in ("seq", "ack_num", "window", "data_len")
+            },  # fmt: skip
+            src_ip=pick("rip", "lip"),
+            src_port=pick("rport", "lport"),
+            dst_ip=pick("lip", "rip"),
+            dst_port=pick("lport", "rport"),
+            local_ip=pl.col("lip"),
+            local_port=pl.col("lport"),
+            remote_ip=pl.col("rip"),
+            remote_port=pl.col("rport"),
+            ibm_flag=pl.col("ibm_flag"),
+        )
+        .collect()
+    )
+    return to_pandas(frame), int(table_no[-1])
 
 
-def _timestamps(date: np.ndarray, time: pl.Series, table_no: np.ndarray) -> pd.Series:
-    """Join date and clock; add a day when the clock goes back by more than 12 hours."""
-    t = pd.Series(time.to_list(), dtype=object)
-    has = t.notna().to_numpy()
-    text = pd.Series(date, dtype=object) + " " + t.fillna("00:00:00.0")
-    ts = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S.%f", errors="coerce")
-    secs = (ts - ts.dt.normalize()).dt.total_seconds().to_numpy()
+def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+    """polars → pandas with zdiag's nullable dtypes (Int64, Float64, boolean, Arrow strings,
+    datetime64[us]); numbers go through numpy with a null mask, strings stay in Arrow."""
+    cols = {}
+    for name, s in zip(frame.columns, frame.get_columns(), strict=True):
+        dt = s.dtype
+        nulls = s.is_null().to_numpy()
+        if dt == pl.String:
+            cols[name] = pd.array(s.to_arrow(compat_level=pl.CompatLevel.oldest()), dtype=STR)
+        elif dt == pl.Boolean:
+            cols[name] = pd.arrays.BooleanArray(s.fill_null(False).to_numpy(), nulls)
+        elif dt.is_integer():
+            cols[name] = pd.arrays.IntegerArray(s.fill_null(0).cast(pl.Int64).to_numpy(), nulls)
+        elif dt.is_float():
+            cols[name] = pd.arrays.FloatingArray(s.fill_null(0.0).to_numpy(), nulls)
+        elif dt == pl.Datetime("us"):
+            cols[name] = pd.Series(s.to_numpy(), dtype="datetime64[us]")
+        else:  # pragma: no cover - no other types are built here
+            cols[name] = s.to_pandas()
+    return pd.DataFrame(cols)
+
+
+_US_PER_DAY = 86_400_000_000
+_NO_DAY = np.datetime64(NO_DATE.replace("/", "-"), "D")
+
+
+def _mark_days(date_marks: dict[int, str]) -> dict:
+    """``**** yyyy/mm/dd`` marks as days (NaT where the printed date is not a date)."""
+    if not date_marks:
+        return {}
+    days = pd.to_datetime(pd.Series(list(date_marks.values()), dtype=object),
+                          format="%Y/%m/%d", errors="coerce")  # fmt: skip
+    vals = days.to_numpy().astype("datetime64[D]")
+    return dict(zip(date_marks, vals, strict=True))
+
+
+def _timestamps(pkt_idx: np.ndarray, marks: dict[int, str], time: pl.Series,
+                table_no: np.ndarray) -> pl.Series:  # fmt: skip
+    """Join date and clock; add a day when the clock goes back by more than 12 hours.
+
+    Each packet takes the most recent date mark above it (a ``****`` date line or its
+    block's First timestamp), else NO_DATE.
+    """
+    n = len(pkt_idx)
+    if marks:
+        pos = np.array(sorted(marks), dtype=np.int64)
+        vals = [marks[q] for q in pos.tolist()]
+        k = np.searchsorted(pos, pkt_idx, side="right") - 1
+    else:
+        vals, k = [], np.full(n, -1)
+    days_of = np.array(vals + [_NO_DAY], dtype="datetime64[D]")
+    day_ok = ~np.isnat(days_of)
+    day_us = np.where(day_ok, days_of, np.datetime64(0, "D")).astype("datetime64[us]")
+    day_us = day_us.astype(np.int64)
+    k = np.where(k >= 0, k, len(vals))
+    date_us = day_us[k]
+    date_ok = day_ok[k]
+    has = time.is_not_null().to_numpy()
+    # hh:mm:ss.f… (the TIME terminal); like strptime, seconds up to 61 roll over
+    t = time.fill_null("00:00:00.0")
+    hms = pl.select(
+        h=t.str.slice(0, 2).cast(pl.Int64, strict=False),
+        m=t.str.slice(3, 2).cast(pl.Int64, strict=False),
+        s=t.str.slice(6, 2).cast(pl.Int64, strict=False),
+        f=t.str.slice(9, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False),
+    )
+    h, m, sec, frac = (hms[c].fill_null(99).to_numpy() for c in ("h", "m", "s", "f"))
+    tod_ok = (h < 24) & (m < 60) & (sec < 62) & (frac < 1_000_000)
+    tod_us = np.where(tod_ok, ((h * 60 + m) * 60 + sec) * 1_000_000 + frac, 0).astype(np.int64)
+    ok = date_ok & tod_ok
+    secs = np.where(ok, (tod_us % _US_PER_DAY) / 1e6, np.nan)  # a leap second rolls over
     back = np.r_[False, np.diff(secs) < -43200] & np.r_[False, np.diff(table_no) == 0]
-    days = pd.Series(back.astype(int)).groupby(table_no).cumsum().to_numpy()
-    ts = ts + pd.to_timedelta(days, unit="D")
-    ts[~has] = pd.NaT
-    return ts.astype("datetime64[us]")
+    run = np.cumsum(back)
+    starts = np.r_[0, np.flatnonzero(np.diff(table_no) != 0) + 1]
+    lens = np.diff(np.r_[starts, n])
+    days = run - np.repeat(run[starts] - back[starts], lens)
+    out = date_us + tod_us + days * _US_PER_DAY
+    valid = ok & has
+    stamp = pl.Series("ts", np.where(valid, out, 0)).cast(pl.Datetime("us"))
+    return pl.select(pl.when(pl.Series(valid)).then(stamp).alias("ts")).to_series()
 
 
 def detect(head: list[str]) -> float:
@@ -332,5 +587,12 @@ register(
         ),
         path="packet rows: grammar row pattern, polars (vectorised); summary lines: grammar "
         "line rules over the remaining lines",
+        extra={
+            "lines": "series",
+            # the pipeline may cut a large report just before a summary block and parse the
+            # pieces one by one (memory stays bounded); see zdiag.stream
+            "chunk_marker": b"Local Ip Address:",
+            "parse_chunk": parse_chunk,
+        },
     )
 )

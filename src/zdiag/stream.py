@@ -1,0 +1,301 @@
+"""Large reports in pieces: read, decode and parse a file a few MB at a time.
+
+A kind opts in by declaring, in ``Kind.extra``:
+
+- ``chunk_marker``: bytes that start a line where the report may be cut (for
+  ``systcpda.session`` the ``Local Ip Address:`` line that opens a connection block, so
+  every piece after the first starts with a whole block);
+- ``parse_chunk(lines, acct, state) -> (tables, state)``: its parser for one piece, with the
+  ``state`` it carries from piece to piece (see the kind's docstring).
+
+Pieces are cut only at such a line, so line numbers stay those of the file (each piece's
+``line`` columns and accounting are shifted by the lines before it). The file's bytes are
+never all in memory when it is read from disk; :func:`parse_source_stream` yields one
+:class:`~zdiag.pipeline.FileResult` per piece so that a caller can write each piece's tables
+out (to parquet) and drop them, which keeps memory bounded whatever the file size.
+Encoding, ASA and binary checks are decided on the first piece for the whole file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import traceback
+from collections.abc import Iterator
+
+import pandas as pd
+
+from zdiag.decode import Decoded, Lines, _arrow_lines, _finish_lines, decode
+from zdiag.kinds import registry
+from zdiag.kinds.base import Accounting, Kind
+from zdiag.sources import Source
+
+#: target size of one piece (a piece ends at the first cut point after this many bytes)
+CHUNK_BYTES = 16 * 1024 * 1024
+#: files up to this size are parsed whole (the ordinary path)
+MIN_BYTES = 48 * 1024 * 1024
+#: bytes of the head used to recognise the kind before deciding to stream
+HEAD_BYTES = 1024 * 1024
+
+
+def chunkable(k: Kind | None) -> bool:
+    return k is not None and bool(k.extra.get("chunk_marker")) and "parse_chunk" in k.extra
+
+
+def _cut(buf: bytes, marker: bytes, start: int) -> int:
+    """Offset of the first line at or after ``start`` that begins (after blanks) with
+    ``marker``; -1 when there is none."""
+    pos = buf.find(marker, start)
+    while pos >= 0:
+        ls = buf.rfind(b"\n", 0, pos) + 1
+        if ls >= start and ls > 0 and not buf[ls:pos].strip(b" "):
+            return ls
+        pos = buf.find(marker, pos + 1)
+    return -1
+
+
+def with_last(pieces: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """(piece, is the last one)."""
+    prev = None
+    for piece in pieces:
+        if prev is not None:
+            yield prev, False
+        prev = piece
+    if prev is not None:
+        yield prev, True
+
+
+def iter_pieces(read, marker: bytes, size: int | None = None) -> Iterator[bytes]:
+    """Cut a byte stream (``read(n)``) into pieces of about ``size`` bytes, each starting
+    at a line that begins with ``marker`` (except the first)."""
+    size = size or CHUNK_BYTES
+    buf = b""
+    eof = False
+    while True:
+        while not eof and len(buf) < size * 2:
+            block = read(size)
+            if not block:
+                eof = True
+                break
+            buf += block
+        at = _cut(buf, marker, size) if len(buf) > size else -1
+        if at < 0 and not eof:
+            at = _cut(buf, marker, max(1, len(buf) - size))  # a long stretch without a cut
+            if at < 0:
+                block = read(size)
+                if block:
+                    buf += block
+                    continue
+                eof = True
+                continue
+        if at < 0:
+            if buf:
+                yield buf
+            return
+        yield buf[:at]
+        buf = buf[at:]
+
+
+def should_stream(src: Source, kind: str | None) -> tuple[Kind | None, bool]:
+    """The kind (when known from the head) and whether ``src`` is parsed in pieces."""
+    size = src.size or 0
+    if src.error or src.path is None or size <= MIN_BYTES:
+        return None, False
+    try:
+        with open(src.path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError:
+        return None, False
+    head = head[: head.rfind(b"\n") + 1] or head
+    dec = decode(head, series=True)
+    if dec.error or dec.asa or dec.encoding not in ("utf-8", "latin-1"):
+        return None, False
+    k = registry.get(kind) if kind else registry.detect_lines(dec.lines)[0]
+    return k, chunkable(k)
+
+
+def _decode_piece(piece: bytes) -> Decoded:
+    """Decode a later piece of a text file already judged text, not ASA (no file checks)."""
+    out = Decoded()
+    if not any(c in piece for c in (b"\r", b"\t", b"\f", b"\x1f")):
+        fast = _arrow_lines(piece)
+        if fast is not None:
+            out.encoding, out.lines = "utf-8", fast
+            return out
+    try:
+        text, out.encoding = piece.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, out.encoding = piece.decode("latin-1"), "latin-1"
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    # same clean-up as the whole-file path; the binary and ASA checks were made on piece 1
+    return _finish_lines(out, lines, False, check_binary=False)
+
+
+def parse_source_stream(src: Source, k: Kind, case: str = "") -> Iterator:
+    """Parse a large text file piece by piece; yields a FileResult per piece.
+
+    Every result shares one ``file_row`` (the ``files`` row), complete once the generator
+    is exhausted. Tables and the ``unrecognised`` table carry the file's line numbers.
+    """
+    from zdiag.pipeline import FileResult, _premark, _provenance, takes_series
+
+    t0 = time.perf_counter()
+    row: dict = {"case": case, "source": src.name, "kind": k.name, "encoding": "", "lines": 0,
+                 "parsed": 0, "layout": 0, "unrecognised": 0, "bytes": 0, "sha256": None,
+                 "seconds": 0.0, "error": None, "error_line": None, "notes": None}  # fmt: skip
+    sha = hashlib.sha256()
+    notes: list[str] = []
+    encodings: list[str] = []
+    state: dict = {}
+    line0 = 0
+    parse_chunk = k.extra["parse_chunk"]
+    with open(src.path, "rb") as fh:
+        pieces = with_last(iter_pieces(fh.read, k.extra["chunk_marker"]))
+        for n, (piece, last_piece) in enumerate(pieces):
+            sha.update(piece)
+            row["bytes"] += len(piece)
+            dec = decode(piece, series=True) if n == 0 else _decode_piece(piece)
+            if dec.error:  # only the first piece is checked, as a whole file would be
+                row["error"], row["error_line"] = dec.error, dec.error_line
+                yield FileResult(row)
+                break
+            if dec.encoding not in encodings:
+                encodings.append(dec.encoding)
+            notes.extend(f"lines {line0 + 1}-: {x}" if n else x for x in dec.notes)
+            lines = dec.lines
+            if isinstance(lines, Lines) and not takes_series(k):
+                lines = lines.tolist()
+            acct = Accounting(len(lines))
+            _premark(lines, acct)
+            res = FileResult(row)
+            try:
+                tables, state = parse_chunk(lines, acct, {**state, "line0": line0})
+            except Exception as exc:  # a parser bug must not stop the batch
+                row["error"] = (
+                    row["error"] or f"{k.name} parser failed: {type(exc).__name__}: {exc}"
+                )
+                res.traceback = traceback.format_exc()
+                acct.claim_rest(f"{k.name} parser failed")
+                tables = {}
+            if last_piece and lines and not piece.endswith(b"\n"):
+                last = len(lines) - 1
+                if acct.status[last] in (0, 3) and lines[last].strip():
+                    notes.append(
+                        f"truncated: line {line0 + last + 1} ends without a line end and is "
+                        "incomplete"
+                    )
+                    acct.unrecognised(last, "incomplete last line (file truncated?)")
+                    row["error_line"] = line0 + last + 1
+            acct.claim_rest(f"not recognised as part of a {k.name} report")
+            for key, v in acct.counts().items():
+                row[key] += v
+            res.tables = {name: _shift(_provenance(df, case, src.name), line0)
+                          for name, df in tables.items()}  # fmt: skip
+            res.unrecognised = _shift(_provenance(acct.unrecognised_frame(lines), case, src.name),
+                                      line0)  # fmt: skip
+            line0 += len(lines)
+            row["lines"] = line0
+            yield res
+    row["encoding"] = "+".join(encodings)
+    row["sha256"] = sha.hexdigest() if row["error"] is None or row["bytes"] else None
+    row["notes"] = "; ".join(notes) or None
+    row["seconds"] = round(time.perf_counter() - t0, 6)
+
+
+def _shift(df: pd.DataFrame, line0: int) -> pd.DataFrame:
+    if line0 and "line" in df.columns and len(df):
+        df["line"] = df["line"] + line0
+    return df
+
+
+def parse_source_chunked(src: Source, k: Kind, case: str = ""):
+    """One FileResult for a large file parsed in pieces (tables joined)."""
+    from zdiag.pipeline import FileResult
+
+    parts: dict[str, list[pd.DataFrame]] = {}
+    unrec: list[pd.DataFrame] = []
+    results = list(_collect(parse_source_stream(src, k, case), parts, unrec))
+    row = results[0].file_row if results else {}
+    out = FileResult(row)
+    out.tables = {n: pd.concat(f, ignore_index=True) if len(f) > 1 else f[0]
+                  for n, f in parts.items()}  # fmt: skip
+    nonempty = [u for u in unrec if len(u)]
+    out.unrecognised = (
+        pd.concat(nonempty, ignore_index=True) if nonempty else (unrec[0] if unrec else None)
+    )
+    out.traceback = next((r.traceback for r in results if r.traceback), None)
+    return out
+
+
+def _collect(stream, parts, unrec):
+    for res in stream:
+        for name, df in res.tables.items():
+            parts.setdefault(name, []).append(df)
+        unrec.append(res.unrecognised)
+        res.tables, res.unrecognised = {}, None
+        yield res
+
+
+def _conforms(name: str, df: pd.DataFrame) -> bool:
+    """True when ``df`` already has the table's schema columns first, with their dtypes."""
+    from zdiag.tables import SCHEMAS
+
+    schema = SCHEMAS.get(name)
+    if schema is None or list(df.columns[: len(schema)]) != list(schema):
+        return False
+    extra_ok = all(
+        df[c].dtype != object for c in df.columns[len(schema) :]
+    )  # object text columns are cast by conform
+    return extra_ok and all(str(df[c].dtype) == str(t) for c, t in schema.items())
+
+
+def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> dict[str, int]:
+    """Parse ``paths`` and write every table to ``outdir/<table>/part-NNNNN.parquet``.
+
+    Large files are parsed in pieces and each piece's tables are written and dropped at
+    once, so memory stays bounded by a piece, not by the file. Every part is conformed to
+    the table's schema; ``pandas.read_parquet(outdir / table)`` reads a table back.
+    Returns rows written per table.
+    """
+    from pathlib import Path
+
+    from zdiag.pipeline import _as_paths, parse_source
+    from zdiag.sources import iter_sources
+    from zdiag.tables import conform
+
+    out = Path(outdir)
+    counts: dict[str, int] = {}
+    files: list[dict] = []
+
+    def write(name: str, df: pd.DataFrame | None) -> None:
+        if df is None or not len(df):
+            return
+        folder = out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        n = len(list(folder.glob("part-*.parquet")))
+        if not _conforms(name, df):
+            df = conform(name, df)
+        # dictionary-encode only text columns with few distinct values (case, direction,
+        # flags); trying it on numbers and addresses costs more than it saves
+        text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)
+                and df[c].iloc[:2000].nunique() <= 50]  # fmt: skip
+        df.to_parquet(folder / f"part-{n:05d}.parquet", index=False, use_dictionary=text)
+        counts[name] = counts.get(name, 0) + len(df)
+
+    for src in iter_sources(_as_paths(paths)):
+        sk, in_pieces = should_stream(src, kind)
+        results = (
+            parse_source_stream(src, sk, case) if in_pieces else [parse_source(src, kind, case)]
+        )
+        row = None
+        for res in results:
+            for name, df in res.tables.items():
+                write(name, df)
+            write("unrecognised", res.unrecognised)
+            row = res.file_row
+        if row is not None:
+            files.append(row)
+    write("files", pd.DataFrame(files))
+    return counts
