@@ -139,6 +139,10 @@ def _operands(i: int, block: str, tokens: list[str], rows: _Rows, state: dict) -
         rows.add(i, where, up, " ".join(args))
 
 
+#: what any PROFILE statement name looks like (the longest IBM names are ~20 characters)
+_STATEMENT_WORD = re.compile(r"[A-Z][A-Z0-9_@#$]{0,31}")
+
+
 def _parse_profile(idx: np.ndarray, tok: list, rest: list, rows: _Rows, acct: Accounting):
     """The statement state machine runs over the statement lines only; the lines between
     them (PORT/HOME entries, block members, the bulk of a big profile) are assigned to
@@ -219,6 +223,8 @@ def _parse_profile(idx: np.ndarray, tok: list, rest: list, rows: _Rows, acct: Ac
             subs[a] = state["sub"]
         elif _PORT_ENTRY.match(text):
             rows.add(i, "PORT", "PORT", text, note="PORT entry without its PORT statement")
+        elif not _STATEMENT_WORD.fullmatch(up[k]):
+            acct.unrecognised(i, "not a PROFILE statement (a statement starts with a keyword)")
         else:
             rows.add(i, None, up[k], rest[k], note="statement not known to zdiag")
 
