@@ -67,3 +67,18 @@ def test_strict_exits_3_on_unrecognised(tmp_path):
     p.write_text(Path(RESET).read_text() + "    what is this line\n")
     assert run("parse", str(p)).exit_code == 0
     assert run("parse", str(p), "--strict").exit_code == 3
+
+
+def test_ibm_letters_beside_own_analysis_in_parse_and_workbook(tmp_path):
+    """IBM's F letters are counted against zdiag's own classes, never copied into them."""
+    res = run("parse", RESET, "--table", "packets", "--format", "csv")
+    line = [ln for ln in res.stderr.splitlines() if "IBM letter vs zdiag" in ln]
+    assert line == [f"{RESET}: IBM letter vs zdiag (ibm/zdiag/both): r 5/5/5, u 1/0/0; "
+                    "1 packet classification differs"]  # fmt: skip
+    x = tmp_path / "f.xlsx"
+    assert run("scan", RESET, "--xlsx", str(x)).exit_code == 1
+    rows = [r for r in openpyxl.load_workbook(x)["Summary"].iter_rows(values_only=True)]
+    at = next(i for i, r in enumerate(rows) if r[0] == "IBM flag letters vs zdiag's own analysis")
+    assert rows[at + 2][1:8] == ("r", "retransmission|fast_retransmission|spurious_retransmission",
+                                 5, 5, 5, 0, 0)  # fmt: skip
+    assert rows[at + 3][1:8] == ("u", "dup_ack", 1, 0, 0, 1, 0)

@@ -14,7 +14,7 @@ import pandas as pd
 from zdiag import __version__
 from zdiag.kinds import registry
 from zdiag.pipeline import collect, parse_sources
-from zdiag.report.terminal import accounting_line, render, use_colour
+from zdiag.report.terminal import accounting_line, disagreement_lines, render, use_colour
 from zdiag.sources import iter_sources
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3, 4
@@ -129,6 +129,9 @@ def parse(obj: Ctx, files, kind, table_names, fmt, output, strict) -> None:
         except KeyError as exc:
             raise click.BadParameter(str(exc.args[0]), param_hint="--kind") from None
     tables, results = _run_parse(files, kind, obj)
+    if not obj.quiet:
+        for line in disagreement_lines(tables.get("ibm_disagreements")):
+            click.echo(line, err=True)
     names = list(table_names) or [n for n in tables if n not in ("files",)]
     missing = [n for n in names if n not in tables]
     chosen = {n: tables[n] for n in names if n in tables}
@@ -238,6 +241,127 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
     elif strict and any(r.file_row["unrecognised"] or r.file_row["error"] for r in results):
         code = EXIT_INPUT
     ctx.exit(code)
+
+
+@main.command()
+@click.argument("inbox", type=click.Path(file_okay=False))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder: DIR/<case>/ reports, DIR/index.xlsx and DIR/index.json.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Cases run at once on this machine (default: the number of cores).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDR",
+    help="Run the cases on a dask distributed scheduler (tcp://host:8786); "
+    "needs the [distributed] extra, and DIR on a file system the workers share.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Seconds one case may take before it is killed and failed.",
+)
+@click.option(
+    "--memory",
+    "memory_mb",
+    type=click.IntRange(min=0),
+    default=4096,
+    show_default=True,
+    help="MB of address space a case child may grow by (0: no limit).",
+)
+@click.option("--tables", is_flag=True, help="Also write every table as parquet per case.")
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(),
+    help="A folder of site rules (repeatable).",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=LEVEL_CHOICE,
+    default="high",
+    show_default=True,
+    help="Exit 1 when a case has a finding at or above this level.",
+)
+@click.option("--kind", "kind", help="Report kind for every file (default: detect).")
+@click.option("--watch", is_flag=True, help="Keep polling INBOX for new entries until Ctrl-C.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="--watch: seconds between polls.",
+)
+@click.option("--retry-failed", is_flag=True, help="Run again the cases recorded as failed.")
+@click.pass_obj
+@_guard
+def batch(obj: Ctx, inbox, out, jobs, scheduler, timeout, memory_mb, tables, rule_dirs, fail_on,
+          kind, watch, poll, retry_failed) -> None:  # fmt: skip
+    """Run every entry of INBOX (file, folder or archive) as a case; resumable."""
+    from zdiag.batch import BatchOptions, run_batch
+
+    if not Path(inbox).is_dir():
+        raise click.BadParameter(f"{inbox}: not a folder", param_hint="INBOX")
+    if kind:
+        try:
+            registry.get(kind)
+        except KeyError as exc:
+            raise click.BadParameter(str(exc.args[0]), param_hint="--kind") from None
+    _load_ruleset(rule_dirs)  # bad rules fail before any case runs
+    if scheduler:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise click.UsageError(
+                "--scheduler needs dask distributed: pip install 'zdiag[distributed]'"
+            ) from None
+    opts = BatchOptions(jobs=jobs, scheduler=scheduler, timeout=timeout,
+                        memory_mb=memory_mb or None, tables=tables,
+                        rules=tuple(str(Path(d).resolve()) for d in rule_dirs) or None,
+                        fail_on=fail_on.lower(), kind=kind, watch=watch, poll=poll,
+                        retry_failed=retry_failed, progress=obj.progress)  # fmt: skip
+
+    def on_row(row: dict) -> None:
+        if row["status"] == "failed" and not obj.quiet:
+            click.echo(f"FAILED {row['name']} ({row['case']}): {row['error']}", err=True)
+        elif obj.verbose:
+            click.echo(f"done {row['name']} ({row['case']}): {row['findings']} finding(s)",
+                       err=True)  # fmt: skip
+
+    summary = run_batch(inbox, out, opts, on_row=on_row)
+    if not obj.quiet:
+        click.echo(
+            f"batch: {summary.done} done, {summary.failed} failed, {summary.skipped} skipped"
+            f" ({summary.adopted} recovered) in {summary.seconds:.1f} s"
+            f" ({summary.cases_per_minute:.1f} cases/min); index: {summary.index_json}",
+            err=True,
+        )
+    ctx = click.get_current_context()
+    if summary.interrupted and not watch:
+        click.echo("zdiag: interrupted; run the same command again to finish", err=True)
+        ctx.exit(130)
+    rows = summary.rows
+    if not rows or all(r["status"] == "failed" for r in rows):
+        click.echo("zdiag: no case could be read", err=True)
+        ctx.exit(EXIT_INPUT)
+    from zdiag.rules.model import LEVEL_RANK
+
+    rank = LEVEL_RANK[fail_on.lower()]
+    hit = any(int(r.get(lv) or 0) for r in rows for lv in LEVEL_RANK if LEVEL_RANK[lv] >= rank)
+    ctx.exit(EXIT_FINDINGS if hit else EXIT_OK)
 
 
 @main.group()

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from zdiag import stream
+from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
 from zdiag.decode import Lines, decode
 from zdiag.kinds import registry
-from zdiag.kinds.base import Accounting, Kind
+from zdiag.kinds.base import Accounting, InputError, Kind
 from zdiag.sources import Source, iter_sources
 from zdiag.tables import STR, TableSet
 
@@ -106,6 +107,9 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
         row["kind"], row["encoding"] = k.name, "binary"
         try:
             tables, acct = k.parse_bytes(data)
+        except InputError as exc:
+            row["error"], row["error_line"] = str(exc), exc.line
+            return done()
         except Exception as exc:  # a parser bug must not stop the batch
             row["error"] = f"{k.name} parser failed: {type(exc).__name__}: {exc}"
             result.traceback = traceback.format_exc()
@@ -219,7 +223,7 @@ def collect(results: Iterable[FileResult]) -> TableSet:
             parts["unrecognised"].append(res.unrecognised)
         for name, df in res.tables.items():
             parts.setdefault(name, []).append(df)
-    return TableSet.concat(parts)
+    return TableSet(add_tcp_analysis(dict(TableSet.concat(parts))))
 
 
 def parse(paths, kind: str | None = None, case: str = "") -> TableSet:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -34,11 +35,17 @@ class Source:
     size: int | None = None
     error: str | None = None
     path: Path | None = field(default=None, repr=False)
+    #: True when a safety guard refused the input (path traversal, link, bomb, budget): a
+    #: batch fails such a case as a whole instead of reading the rest of a hostile archive.
+    refused: bool = False
 
     def read(self) -> bytes:
         if self.loader is None:
             return b""
         return self.loader()
+
+
+_TRAVERSAL = "unsafe member name (path traversal) refused"
 
 
 class ArchiveError(Exception):
@@ -66,11 +73,24 @@ def safe_member_name(name: str) -> bool:
     return ".." not in parts
 
 
-def _bounded_read(stream, limit: int, label: str) -> bytes:
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise ArchiveError(f"{label}: more than {limit} bytes after decompression (bomb guard)")
-    return data
+_CHUNK = 1024 * 1024
+
+
+def _bounded_read(stream, limit: int, label: str, packed: int | None = None) -> bytes:
+    """Read at most ``limit`` bytes; with ``packed`` (the compressed size) also stop as soon
+    as the ratio passes MAX_RATIO, so a bomb is refused after a few MB, not after ``limit``."""
+    parts, size = [], 0
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise ArchiveError(f"{label}: more than {limit} bytes after decompression (bomb guard)")
+        if packed is not None:
+            _check_ratio(label, size, packed)
+    return b"".join(parts)
 
 
 def _check_ratio(label: str, size: int, packed: int) -> None:
@@ -90,15 +110,26 @@ def expand_archive(name: str, data: bytes, budget: int = MAX_ARCHIVE_BYTES) -> I
                     continue
                 label = f"{name}!{info.filename}"
                 if not safe_member_name(info.filename):
-                    yield Source(label, error="unsafe member name (path traversal) refused")
+                    yield Source(label, error=_TRAVERSAL, refused=True)
+                    continue
+                mode = info.external_attr >> 16
+                if stat.S_IFMT(mode) not in (
+                    0,
+                    stat.S_IFREG,
+                    stat.S_IFDIR,
+                ):  # symlink, device, fifo
+                    yield Source(label, error="link or device member refused", refused=True)
                     continue
                 try:
                     _check_ratio(label, info.file_size, info.compress_size)
                     if info.file_size > budget:
                         raise ArchiveError(f"{label}: archive budget of {budget} bytes exceeded")
                     with zf.open(info) as fh:
-                        blob = _bounded_read(fh, budget, label)
-                except (ArchiveError, zipfile.BadZipFile, OSError, EOFError) as exc:
+                        blob = _bounded_read(fh, budget, label, max(info.compress_size, 1))
+                except ArchiveError as exc:
+                    yield Source(label, error=str(exc), refused=True)
+                    continue
+                except (zipfile.BadZipFile, OSError, EOFError) as exc:
                     yield Source(label, error=str(exc))
                     continue
                 budget -= len(blob)
@@ -109,31 +140,43 @@ def expand_archive(name: str, data: bytes, budget: int = MAX_ARCHIVE_BYTES) -> I
         except tarfile.TarError as exc:
             raise ArchiveError(f"{name}: not a readable tar archive ({exc})") from exc
         with tf:
+            total = 0
             for info in tf:
                 label = f"{name}!{info.name}"
                 if info.isdir():
                     continue
                 if not info.isfile():
-                    yield Source(label, error="link or device member refused")
+                    yield Source(label, error="link or device member refused", refused=True)
                     continue
                 if not safe_member_name(info.name):
-                    yield Source(label, error="unsafe member name (path traversal) refused")
+                    yield Source(label, error=_TRAVERSAL, refused=True)
                     continue
                 if info.size > budget:
-                    yield Source(label, error=f"archive budget of {budget} bytes exceeded")
+                    yield Source(
+                        label, error=f"archive budget of {budget} bytes exceeded", refused=True
+                    )
+                    continue
+                try:
+                    # a compressed tar is judged by its whole: unpacked so far / archive size
+                    _check_ratio(label, total + info.size, len(data))
+                except ArchiveError as exc:
+                    yield Source(label, error=str(exc), refused=True)
                     continue
                 fh = tf.extractfile(info)
                 blob = fh.read() if fh else b""
                 budget -= len(blob)
+                total += len(blob)
                 yield from _maybe_nested(label, blob, budget)
     elif kind == "gz":
         inner = name[:-3] if name.lower().endswith(".gz") else name + ".out"
         label = f"{name}!{PurePosixPath(inner).name}"
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-                blob = _bounded_read(gz, budget, label)
-            _check_ratio(label, len(blob), len(data))
-        except (ArchiveError, OSError, EOFError) as exc:
+                blob = _bounded_read(gz, budget, label, len(data))
+        except ArchiveError as exc:
+            yield Source(label, error=str(exc), refused=True)
+            return
+        except (OSError, EOFError) as exc:
             yield Source(label, error=str(exc))
             return
         yield from _maybe_nested(label, blob, budget)

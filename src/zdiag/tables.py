@@ -140,9 +140,37 @@ SCHEMAS: dict[str, dict[str, object]] = {
 # are listed here so that rules can be linted against them.
 PACKET_ANALYSIS_COLUMNS = {
     **{c: BOOL for c in ANALYSIS_CLASSES},
-    "analysis": STR,
+    "reset": BOOL,  # the RST class ("rst" in `analysis`; the `rst` column is the raw flag)
+    "dup_ack_num": INT,
     "missing_segments_est": INT,
+    "analysis": STR,
 }
+
+
+def _conn_analysis() -> dict:
+    cols = {
+        **PROVENANCE, "conn": STR, "local_ip": STR, "local_port": INT, "remote_ip": STR,
+        "remote_port": INT,
+    }  # fmt: skip
+    for c in ("packets", "bytes", *ANALYSIS_CLASSES, "rst"):
+        cols[f"{c}_local"] = INT
+        cols[f"{c}_remote"] = INT
+    cols.update({
+        "first_ts": TS, "last_ts": TS, "duration_s": FLOAT, "longest_idle_s": FLOAT,
+        "longest_idle_before_nr": INT, "longest_idle_before_line": INT,
+        "handshake_rtt_s": FLOAT, "first_rst_by": STR, "first_fin_by": STR,
+        "final_state": STR,
+    })  # fmt: skip
+    return cols
+
+
+# zdiag's own TCP analysis per connection, and its comparison with the IBM letters (issue 8)
+SCHEMAS["conn_analysis"] = _conn_analysis()
+SCHEMAS["ibm_disagreements"] = {
+    "case": STR, "source": STR, "ibm_letter": STR, "class": STR, "ibm_count": INT,
+    "zdiag_count": INT, "both": INT, "ibm_only": INT, "zdiag_only": INT,
+    "disagreements": INT,
+}  # fmt: skip
 
 
 def empty(table: str) -> pd.DataFrame:

@@ -17,6 +17,15 @@ import pandas as pd
 UNMARKED, PARSED, LAYOUT, UNRECOGNISED = 0, 1, 2, 3
 
 
+class InputError(Exception):
+    """Bad input a parser cannot read at all (not a bug): recorded as the file's error with
+    its line (or record) number, without a traceback."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
 class Accounting:
     """Per-line status of one file (0-based indexes; reported 1-based)."""
 

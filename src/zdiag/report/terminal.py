@@ -114,3 +114,19 @@ def print_report(findings, files=None, *, stream=None, min_level: str | None = N
     """Print :func:`render` to ``stream`` (standard output), coloured on a terminal."""
     stream = stream or sys.stdout
     stream.write(render(findings, files, colour=use_colour(stream), min_level=min_level))
+
+
+def disagreement_lines(dis: pd.DataFrame | None) -> list[str]:
+    """Per file, IBM's F letters beside zdiag's own classes where either flagged a packet:
+    ``letter ibm/zdiag/both`` (e.g. ``r 5/5/5``: IBM and zdiag agree on 5 retransmissions)."""
+    if dis is None or not len(dis):
+        return []
+    d = dis[(dis["ibm_count"] > 0) | (dis["zdiag_count"] > 0)]
+    out = []
+    for source, g in d.groupby(d["source"].astype(str), sort=False):
+        parts = [f"{r['ibm_letter']} {int(r['ibm_count'])}/{int(r['zdiag_count'])}/{int(r['both'])}"
+                 for r in g.to_dict("records")]  # fmt: skip
+        total = int(g["disagreements"].sum())
+        out.append(f"{source}: IBM letter vs zdiag (ibm/zdiag/both): {', '.join(parts)}; "
+                   f"{total} packet classification{'s' * (total != 1)} differ{'' if total != 1 else 's'}")  # fmt: skip
+    return out

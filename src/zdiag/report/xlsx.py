@@ -469,7 +469,8 @@ def _level_counts(findings: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def _write_summary(sheet: _Sheet, files: pd.DataFrame, findings: pd.DataFrame,
-                   rules_meta: Sequence[Mapping], notes: list[str]) -> None:  # fmt: skip
+                   rules_meta: Sequence[Mapping], notes: list[str],
+                   disagreements: pd.DataFrame | None = None) -> None:  # fmt: skip
     ws = sheet.ws
 
     def row(values, fill=None, font=None):
@@ -544,6 +545,18 @@ def _write_summary(sheet: _Sheet, files: pd.DataFrame, findings: pd.DataFrame,
     matched = len(by_rule)
     row([f"{len(rules_meta)} rules evaluated, {matched} matched, "
          f"{max(len(rules_meta) - matched, 0)} had no findings."])  # fmt: skip
+
+    if disagreements is not None and len(disagreements):
+        # IBM's formatter letter is kept beside zdiag's own analysis, never trusted over it
+        d = disagreements[(disagreements["ibm_count"] > 0) | (disagreements["zdiag_count"] > 0)]
+        row([])
+        row(["IBM flag letters vs zdiag's own analysis"], font=BOLD)
+        cols = ["source", "ibm_letter", "class", "ibm_count", "zdiag_count", "both",
+                "ibm_only", "zdiag_only"]  # fmt: skip
+        row(cols, fill=HEADER_FILL, font=HEADER_FONT)
+        shown = d.reindex(columns=cols).iloc[:SUMMARY_FILES_MAX]
+        for values in zip(*(column_values(shown[c], ws) for c in cols), strict=True):
+            row(values)
 
     row([])
     row(["Notes"], font=BOLD)
@@ -624,7 +637,14 @@ def write_xlsx(path, tables: Mapping[str, pd.DataFrame], findings: pd.DataFrame 
             if title.lower() in book.taken:  # e.g. a table called "findings"
                 title = f"{title} table"
             write_frame(book, title, df)
-    _write_summary(summary, files, findings, rules_meta, book.notes)
+    _write_summary(
+        summary,
+        files,
+        findings,
+        rules_meta,
+        book.notes,
+        tables.get("ibm_disagreements") if "ibm_disagreements" in tables else None,
+    )
     book.save(path)
     return path
 

@@ -2,8 +2,8 @@
 
 A condition text is parsed once with Lark (LALR) and its tree is compiled into a closure
 over a :class:`Frame` (a DataFrame plus the named selections already computed). The
-closure works on whole columns with pandas/numpy; nothing is evaluated row by row and
-nothing goes through ``eval``/``exec``/``DataFrame.query``/``DataFrame.eval``.
+closure works on whole columns with pandas/numpy; nothing is evaluated row by row, and
+no rule text ever reaches Python's or pandas' own expression evaluators.
 
 Semantics (SPEC §5):
 - a comparison (``== != < <= > >=``, ``in``, ``not in``, ``contains``, ``startswith``,

@@ -1,0 +1,297 @@
+"""Kind ``pcap``: packet traces in pcap or pcapng form (IPCS can export SYSTCPDA this way).
+
+Read with dpkt (``dpkt.pcap`` / ``dpkt.pcapng`` and its Ethernet, Linux cooked, loopback,
+IPv4 and IPv6 decoders) into the same ``packets`` table as the SESSION DETAIL text, so that
+the TCP analysis and the rules run on both. Here a "line" is a frame: the ``line`` column is
+the 1-based frame number and the accounting counts frames (a frame that is not IP, or that
+dpkt cannot decode, is unrecognised with a reason).
+
+Connections: TCP frames are grouped by their unordered address/port pair. The local side
+(z/OS, where IPCS traced) is not written in a pcap; zdiag takes the side that received the
+first SYN without ACK (z/OS is usually the server), else the side with the lower port,
+else the destination of the connection's first frame. ``direction`` is relative to it.
+
+Windows: when both SYNs of a connection carry a window-scale option, the windows of the
+other segments are scaled (as Wireshark does); otherwise they are kept as in the header.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import struct
+
+import dpkt
+import numpy as np
+import pandas as pd
+
+from zdiag.kinds.base import Accounting, InputError, Kind
+from zdiag.kinds.registry import register
+from zdiag.tables import STR
+
+PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
+               b"\xa1\xb2\x3c\x4d")  # fmt: skip
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+PROTO_NAMES = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "ICMPv6"}
+#: link types handed straight to the IP decoders
+RAW_LINKTYPES = {12, 14, 101, 228, 229}
+
+
+def detect_bytes(head: bytes) -> bool:
+    return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
+
+
+def _reader(data: bytes):
+    f = io.BytesIO(data)
+    try:
+        if data[:4] == PCAPNG_MAGIC:
+            return dpkt.pcapng.Reader(f)
+        return dpkt.pcap.Reader(f)
+    except (dpkt.NeedData, dpkt.UnpackError, ValueError, struct.error) as exc:
+        raise InputError(
+            f"not a readable pcap/pcapng file: {exc or type(exc).__name__}", 1
+        ) from None
+
+
+def _ip_of(buf: bytes, linktype: int):
+    """The IP packet of a frame, or (None, reason)."""
+    if linktype == dpkt.pcap.DLT_EN10MB:
+        etype = buf[12:14]
+        if etype == b"\x08\x00":  # plain IPv4 / IPv6: skip building the Ethernet object
+            return dpkt.ip.IP(buf[14:]), None
+        if etype == b"\x86\xdd":
+            return dpkt.ip6.IP6(buf[14:]), None
+        eth = dpkt.ethernet.Ethernet(buf)
+        ip = eth.data
+        ip_type = eth.type in (dpkt.ethernet.ETH_TYPE_IP, dpkt.ethernet.ETH_TYPE_IP6)
+        if ip_type and not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
+            return None, f"IP packet truncated or damaged ({len(buf)} bytes captured)"
+    elif linktype in RAW_LINKTYPES:
+        version = buf[0] >> 4 if buf else 0
+        ip = dpkt.ip.IP(buf) if version == 4 else dpkt.ip6.IP6(buf) if version == 6 else None
+        if ip is None:
+            return None, f"not an IP packet (version nibble {version})"
+    elif linktype in (dpkt.pcap.DLT_NULL, dpkt.pcap.DLT_LOOP):
+        ip = dpkt.loopback.Loopback(buf).data
+    elif linktype == dpkt.pcap.DLT_LINUX_SLL:
+        ip = dpkt.sll.SLL(buf).data
+    else:
+        return None, f"link type {linktype} is not one zdiag decodes"
+    if not isinstance(ip, dpkt.ip.IP | dpkt.ip6.IP6):
+        return None, f"not an IP packet ({type(ip).__name__})"
+    return ip, None
+
+
+def _seglen(ip, tcp) -> int:
+    """TCP payload length from the IP header (a capture may keep only the first bytes)."""
+    if isinstance(ip, dpkt.ip.IP):
+        total = ip.len - 4 * ip.hl
+    else:
+        total = ip.plen
+    n = total - 4 * tcp.off
+    return n if 0 <= n and total > 0 else len(tcp.data)
+
+
+def _wscale(tcp) -> int:
+    """Window-scale shift offered in a SYN's options, -1 when none."""
+    try:
+        for opt, val in dpkt.tcp.parse_opts(tcp.opts):
+            if opt == dpkt.tcp.TCP_OPT_WSCALE and len(val) == 1:
+                return min(val[0], 14)
+    except (dpkt.UnpackError, ValueError, IndexError):
+        return -1
+    return -1
+
+
+def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
+    cols: dict[str, list] = {k: [] for k in (
+        "frame", "ts", "src_ip", "dst_ip", "src_port", "dst_port", "protocol", "flags",
+        "seq", "ack_num", "window", "data_len", "ip_id", "wscale")}  # fmt: skip
+    bad: list[tuple[int, str]] = []
+    reader = _reader(data)
+    linktype = reader.datalink()
+    frame = 0
+    it = iter(reader)
+    while True:
+        try:
+            ts, buf = next(it)
+        except StopIteration:
+            break
+        except (dpkt.NeedData, dpkt.UnpackError, ValueError) as exc:
+            bad.append((frame, f"truncated or damaged record after frame {frame}: {exc}"))
+            frame += 1
+            break
+        frame += 1
+        try:
+            ip, why = _ip_of(buf, linktype)
+        except (dpkt.UnpackError, dpkt.NeedData, IndexError, ValueError) as exc:
+            ip, why = None, f"frame truncated or not decodable ({type(exc).__name__})"
+        if ip is None:
+            bad.append((frame - 1, why))
+            continue
+        fam = socket.AF_INET if isinstance(ip, dpkt.ip.IP) else socket.AF_INET6
+        proto = ip.p if fam == socket.AF_INET else ip.nxt
+        seg = ip.data
+        if proto == 6 and not isinstance(seg, dpkt.tcp.TCP):
+            bad.append((frame - 1, f"TCP header truncated or damaged ({len(buf)} bytes)"))
+            continue
+        cols["frame"].append(frame)
+        cols["ts"].append(float(ts))
+        cols["src_ip"].append(ip.src)
+        cols["dst_ip"].append(ip.dst)
+        cols["ip_id"].append(ip.id if fam == socket.AF_INET else None)
+        if isinstance(seg, dpkt.tcp.TCP):
+            cols["protocol"].append("TCP")
+            cols["src_port"].append(seg.sport)
+            cols["dst_port"].append(seg.dport)
+            cols["flags"].append(seg.flags)
+            cols["seq"].append(seg.seq)
+            cols["ack_num"].append(seg.ack)
+            cols["window"].append(seg.win)
+            cols["data_len"].append(_seglen(ip, seg))
+            cols["wscale"].append(_wscale(seg) if seg.flags & dpkt.tcp.TH_SYN else -2)
+        else:
+            cols["protocol"].append(PROTO_NAMES.get(proto, str(proto)))
+            ports = isinstance(seg, dpkt.udp.UDP)
+            cols["src_port"].append(seg.sport if ports else None)
+            cols["dst_port"].append(seg.dport if ports else None)
+            for k in ("flags", "seq", "ack_num", "window", "data_len"):
+                cols[k].append(None)
+            cols["wscale"].append(-2)
+    acct = Accounting(frame)
+    if cols["frame"]:
+        acct.parsed(np.asarray(cols["frame"]) - 1)
+    for idx, reason in bad:
+        acct.unrecognised(idx, reason)
+    return {"packets": _packets(cols)}, acct
+
+
+def _addresses(raw: list[bytes]) -> np.ndarray:
+    """Packed addresses to text, converting each distinct address once."""
+    codes, uniq = pd.factorize(pd.Series(raw, dtype=object), sort=False)
+    text = np.array(
+        [socket.inet_ntop(socket.AF_INET if len(a) == 4 else socket.AF_INET6, a) for a in uniq],
+        dtype=object,
+    )
+    return text[codes]
+
+
+def _packets(cols: dict[str, list]) -> pd.DataFrame:
+    n = len(cols["frame"])
+    if not n:
+        return pd.DataFrame({"line": pd.array([], dtype="Int64")})
+    cols = {**cols, "src_ip": _addresses(cols["src_ip"]), "dst_ip": _addresses(cols["dst_ip"])}
+    df = pd.DataFrame({k: v for k, v in cols.items()})
+    df["src_port"] = pd.array(df["src_port"], dtype="Int64")
+    df["dst_port"] = pd.array(df["dst_port"], dtype="Int64")
+    tcp = (df["protocol"] == "TCP").to_numpy()
+    flags = pd.to_numeric(df["flags"], errors="coerce").fillna(0).astype(np.int64).to_numpy()
+    syn = tcp & (flags & dpkt.tcp.TH_SYN > 0)
+    ackf = tcp & (flags & dpkt.tcp.TH_ACK > 0)
+    sp, dp = df["src_port"].fillna(-1).to_numpy(), df["dst_port"].fillna(-1).to_numpy()
+    a = df["src_ip"] + "|" + df["src_port"].astype(str)
+    b = df["dst_ip"] + "|" + df["dst_port"].astype(str)
+    lo = np.where(a.to_numpy() <= b.to_numpy(), a, b)
+    hi = np.where(a.to_numpy() <= b.to_numpy(), b, a)
+    key = pd.Series(lo, dtype=object) + "-" + pd.Series(hi, dtype=object)
+    key[~tcp] = None
+    g = pd.Series(pd.factorize(key, sort=False)[0])
+    # which endpoint is local: receiver of the first pure SYN, else lower port, else dst of
+    # the first frame
+    first = pd.Series(np.arange(n)).groupby(g).transform("min").to_numpy()
+    pure = pd.Series(np.where(syn & ~ackf, np.arange(n), n)).groupby(g).transform("min")
+    pure = pure.to_numpy()
+    ref = np.where(pure < n, pure, first)
+    ref_dst = b.to_numpy()[ref]
+    ref_src = a.to_numpy()[ref]
+    port_rule = pure >= n
+    sp_ref, dp_ref = sp[ref], dp[ref]
+    local_ep = np.where(
+        port_rule & (sp_ref < dp_ref) & (sp_ref >= 0), ref_src, ref_dst
+    )  # fmt: skip
+    outbound = a.to_numpy() == local_ep
+    loc_ip = np.where(outbound, df["src_ip"], df["dst_ip"])
+    rem_ip = np.where(outbound, df["dst_ip"], df["src_ip"])
+    loc_port = np.where(outbound, sp, dp)
+    rem_port = np.where(outbound, dp, sp)
+    conn = pd.Series(
+        [f"{li}:{lp}-{ri}:{rp}" for li, lp, ri, rp in zip(loc_ip, loc_port, rem_ip, rem_port,
+                                                            strict=True)], dtype=object
+    )  # fmt: skip
+    conn[~tcp] = None
+    us = np.round(df["ts"].to_numpy(dtype=float) * 1e6).astype(np.int64)
+    ts = pd.Series(pd.to_datetime(us, unit="us")).astype("datetime64[us]")
+    delta = ts.groupby(g).diff().dt.total_seconds().fillna(0.0)
+    nr = pd.Series(np.ones(n, np.int64)).groupby(g).cumsum()
+    window = pd.to_numeric(df["window"], errors="coerce")
+    window = _scale_windows(window, df["wscale"].to_numpy(), syn, outbound, g.to_numpy())
+    out = pd.DataFrame(
+        {
+            "line": pd.array(df["frame"], dtype="Int64"),
+            "conn": pd.array(conn, dtype=STR),
+            "nr": pd.array(np.where(tcp, nr, pd.NA), dtype="Int64"),
+            "ts": ts,
+            "time": pd.array(ts.dt.strftime("%H:%M:%S.%f"), dtype=STR),
+            "delta_s": pd.array(np.where(tcp, delta, np.nan), dtype="Float64"),
+            "direction": pd.array(
+                np.where(tcp, np.where(outbound, "out", "in"), None), dtype=STR
+            ),  # fmt: skip
+            "protocol": pd.array(df["protocol"], dtype=STR),
+        }
+    )
+    for bit, name in ((dpkt.tcp.TH_SYN, "syn"), (dpkt.tcp.TH_ACK, "ack"),
+                      (dpkt.tcp.TH_PUSH, "psh"), (dpkt.tcp.TH_FIN, "fin"),
+                      (dpkt.tcp.TH_RST, "rst"), (dpkt.tcp.TH_URG, "urg")):  # fmt: skip
+        out[name] = pd.array(np.where(tcp, flags & bit > 0, pd.NA), dtype="boolean")
+    letters = np.full(n, "", dtype=object)
+    for bit, ch in ((dpkt.tcp.TH_URG, "U"), (dpkt.tcp.TH_ACK, "A"), (dpkt.tcp.TH_PUSH, "P"),
+                    (dpkt.tcp.TH_RST, "R"), (dpkt.tcp.TH_SYN, "S"),
+                    (dpkt.tcp.TH_FIN, "F")):  # fmt: skip
+        letters = letters + np.where(flags & bit > 0, ch, "")
+    out["tcp_flags"] = pd.array(np.where(tcp, letters, None), dtype=STR)
+    out["seq"] = pd.array(df["seq"], dtype="Int64")
+    out["ack_num"] = pd.array(df["ack_num"], dtype="Int64")
+    out["window"] = pd.array(window, dtype="Int64")
+    out["data_len"] = pd.array(df["data_len"], dtype="Int64")
+    out["ip_id"] = pd.array(df["ip_id"], dtype="Int64")
+    out["src_ip"] = pd.array(df["src_ip"], dtype=STR)
+    out["src_port"] = df["src_port"]
+    out["dst_ip"] = pd.array(df["dst_ip"], dtype=STR)
+    out["dst_port"] = df["dst_port"]
+    out["local_ip"] = pd.array(np.where(tcp, loc_ip, None), dtype=STR)
+    out["local_port"] = pd.array(np.where(tcp, loc_port, pd.NA), dtype="Int64")
+    out["remote_ip"] = pd.array(np.where(tcp, rem_ip, None), dtype=STR)
+    out["remote_port"] = pd.array(np.where(tcp, rem_port, pd.NA), dtype="Int64")
+    out["ibm_flag"] = pd.array([None] * n, dtype=STR)
+    return out
+
+
+def _scale_windows(window: pd.Series, wscale: np.ndarray, syn: np.ndarray,
+                   outbound: np.ndarray, g: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Scale non-SYN windows by the sender's shift when both SYNs offered one."""
+    w = window.to_numpy(dtype=float)
+    if not (syn & (wscale >= 0)).any():
+        return w
+    frame = pd.DataFrame({"g": g, "out": outbound, "ws": np.where(syn, wscale, np.nan)})
+    first_ws = frame.dropna(subset=["ws"]).groupby(["g", "out"])["ws"].first().unstack()
+    first_ws = first_ws.reindex(columns=[True, False])
+    shift_l = first_ws[True].reindex(g).to_numpy()
+    shift_r = first_ws[False].reindex(g).to_numpy()
+    both = (shift_l >= 0) & (shift_r >= 0)
+    shift = np.where(outbound, shift_l, shift_r)
+    scaled = np.where(both & ~syn, w * np.exp2(np.nan_to_num(shift)), w)
+    return scaled
+
+
+register(
+    Kind(
+        name="pcap",
+        description="packet traces exported as pcap or pcapng (IPCS CTRACE SYSTCPDA can "
+        "write them); binary, read with dpkt",
+        tables=("packets",),
+        detect_bytes=detect_bytes,
+        parse_bytes=parse_bytes,
+        samples=("scenarios (generated): fixtures/pcap/*.pcap, *.pcapng",),
+        path="dpkt reader per frame (the library's decoder), columns built once with numpy/pandas",
+    )
+)
