@@ -26,14 +26,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def demo_workbook(path: Path) -> Path:
-    """The workbook shown in the README."""
-    sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
-    from tools.report_sample import sample
+    """The workbook shown in the README: ``zdiag scan fixtures/demo --xlsx``."""
+    sys.path[:0] = [str(ROOT / "src")]
+    import zdiag
+    from zdiag.report import write_reports
 
-    from zdiag.report.xlsx import write_xlsx
-
-    tables, findings, rules = sample(ROOT)
-    return write_xlsx(path, tables, findings, rules)
+    here = Path.cwd()
+    os.chdir(ROOT)  # sources shown as the README's command shows them: fixtures/demo/...
+    try:
+        write_reports(zdiag.scan(["fixtures/demo"]), xlsx=path)
+    finally:
+        os.chdir(here)
+    return path
 
 
 def xlsx_to_pdf(xlsx: Path, outdir: Path, timeout: float = 240) -> Path:
