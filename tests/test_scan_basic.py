@@ -139,3 +139,11 @@ def test_rules_test_reports_a_failing_example(tmp_path, root):
     assert r.exit_code == 1
     assert "FAIL tcp-outbound-reset-after-retransmissions nomatch" in r.output
     assert "1 passed, 1 failed" in r.output
+
+
+def test_fail_on_never_reports_but_exits_0(root, tmp_path):
+    j = tmp_path / "r.junit"
+    r = CliRunner().invoke(main, ["scan", str(root / RESET), "--fail-on", "never",
+                                  "--junit", str(j)])  # fmt: skip
+    assert r.exit_code == 0 and "tcp-outbound-reset-after-retransmissions" in r.output
+    assert "<failure" not in j.read_text()

@@ -149,6 +149,8 @@ def parse(obj: Ctx, files, kind, table_names, fmt, output, strict) -> None:
 
 
 LEVEL_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
+#: --fail-on also takes "never": report findings, exit 0 unless the input itself failed
+FAIL_ON_CHOICE = click.Choice([*LEVEL_CHOICE.choices, "never"], case_sensitive=False)
 
 
 def _load_ruleset(rule_dirs):
@@ -182,10 +184,10 @@ def _load_ruleset(rule_dirs):
 @click.option(
     "--fail-on",
     "fail_on",
-    type=LEVEL_CHOICE,
+    type=FAIL_ON_CHOICE,
     default="high",
     show_default=True,
-    help="Exit 1 when a finding is at or above this level.",
+    help="Exit 1 when a finding is at or above this level (never: exit 0).",
 )
 @click.option("--kind", "kind", help="Report kind for every file (default: detect).")
 @click.option("--xlsx", type=click.Path(), help="Write the Excel workbook here.")
@@ -291,7 +293,7 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
 @click.option(
     "--fail-on",
     "fail_on",
-    type=LEVEL_CHOICE,
+    type=FAIL_ON_CHOICE,
     default="high",
     show_default=True,
     help="Exit 1 when a case has a finding at or above this level.",

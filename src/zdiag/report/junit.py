@@ -37,7 +37,10 @@ def xml_text(value) -> str:
 
 
 def at_or_above(level, fail_on: str) -> bool:
-    """True when ``level`` is as severe as ``fail_on`` or more (critical is the most)."""
+    """True when ``level`` is as severe as ``fail_on`` or more (critical is the most);
+    ``never`` fails nothing."""
+    if str(fail_on) == "never":
+        return False
     return RANK.get(str(level), len(LEVELS)) <= RANK.get(str(fail_on), 1)
 
 

@@ -37,6 +37,8 @@ class ScanResult:
         return bool(ok.any())
 
     def at_or_above(self, level: str) -> pd.DataFrame:
+        if str(level).lower() == "never":
+            return self.findings.iloc[0:0]
         rank = LEVEL_RANK[_level(level)]
         return self.findings[self.findings["level"].map(LEVEL_RANK).fillna(-1) >= rank]
 
@@ -48,8 +50,9 @@ class ScanResult:
 
 
 def _level(level: str) -> str:
+    """A level name, or ``never`` (as a fail-on threshold: nothing fails)."""
     level = str(level).lower()
-    if level not in LEVEL_RANK:
+    if level not in LEVEL_RANK and level != "never":
         raise ValueError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
     return level
 
