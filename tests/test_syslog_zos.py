@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tools.accounting import parse_accounted
 
 import zdiag
 from zdiag.kinds import messages_common as mc
 from zdiag.kinds import syslog_zos as sz
-from zdiag.kinds.base import Accounting
 from zdiag.kinds.registry import detect_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -180,13 +180,7 @@ LAYOUT_LINES = [
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.one_of(st.sampled_from(LAYOUT_LINES), st.text(max_size=40)), max_size=30))
 def test_every_line_accounted(lines):
-    lines = [ln.replace("\n", " ").replace("\r", " ") for ln in lines]
-    acct = Accounting(len(lines))
-    acct.layout([i for i, ln in enumerate(lines) if not ln.strip()])
-    out = sz.parse(lines, acct)
-    acct.claim_rest("left")
-    c = acct.counts()
-    assert c["parsed"] + c["layout"] + c["unrecognised"] == len(lines)
+    out, _ = parse_accounted(sz.parse, lines)
     if "messages" in out:
         m = out["messages"]
         assert m["line"].between(1, len(lines)).all()

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tools.accounting import parse_accounted
 
 import zdiag
 from zdiag.kinds import trmdstat as tr
-from zdiag.kinds.base import Accounting
 
 ROOT = Path(__file__).resolve().parents[1]
 MSG = ROOT / "fixtures" / "messages"
@@ -83,12 +83,4 @@ LINES = ["trmdstat for z/OS CS V2R1  Tue Dec  6 13:16:51 2011", "Connections Res
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.one_of(st.sampled_from(LINES), st.text(max_size=30)), max_size=25))
 def test_every_line_accounted(lines):
-    lines = [ln.replace("\n", " ").replace("\r", " ") for ln in lines]
-    acct = Accounting(len(lines))
-    acct.layout([i for i, ln in enumerate(lines) if not ln.strip()])
-    out = tr.parse(lines, acct)
-    acct.claim_rest("left")
-    c = acct.counts()
-    assert c["parsed"] + c["layout"] + c["unrecognised"] == len(lines)
-    if "messages" in out:
-        assert out["messages"]["line"].between(1, len(lines)).all()
+    out, _ = parse_accounted(tr.parse, lines)
