@@ -82,3 +82,17 @@ def test_ibm_letters_beside_own_analysis_in_parse_and_workbook(tmp_path):
     assert rows[at + 2][1:8] == ("r", "retransmission|fast_retransmission|spurious_retransmission",
                                  5, 5, 5, 0, 0)  # fmt: skip
     assert rows[at + 3][1:8] == ("u", "dup_ack", 1, 0, 0, 1, 0)
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    from zdiag import cli
+
+    assert not cli.Ctx(False, False, True).progress  # CliRunner's stderr is not a TTY
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    assert cli.Ctx(False, False, True).progress
+    assert not cli.Ctx(False, False, False).progress  # --no-progress
+    monkeypatch.setenv("CI", "true")
+    assert not cli.Ctx(False, False, True).progress
+    bar = list(cli._with_progress(cli.Ctx(False, False, False), iter([1, 2])))
+    assert bar == [1, 2]

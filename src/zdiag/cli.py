@@ -91,7 +91,7 @@ def problem_lines(row: dict) -> list[str]:
 
 def _run_parse(paths, kind, obj: Ctx, case: str = ""):
     results = []
-    for res in parse_sources(iter_sources(paths), kind=kind, case=case):
+    for res in _with_progress(obj, parse_sources(iter_sources(paths), kind=kind, case=case)):
         results.append(res)
         if not obj.quiet:
             click.echo(accounting_line(res.file_row), err=True)
@@ -100,6 +100,20 @@ def _run_parse(paths, kind, obj: Ctx, case: str = ""):
         if res.traceback and obj.verbose:
             click.echo(res.traceback, err=True)
     return collect(results), results
+
+
+def _with_progress(obj: Ctx, results):
+    """Files and bytes done, on a terminal only (never when piped or with CI set)."""
+    if not obj.progress:
+        yield from results
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc="parsing", unit="B", unit_scale=True, file=sys.stderr, leave=False) as bar:
+        for n, res in enumerate(results, start=1):
+            bar.update(int(res.file_row.get("bytes") or 0))
+            bar.set_postfix(files=n, refresh=False)
+            yield res
 
 
 def _readable(results) -> bool:
@@ -218,7 +232,7 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
                 f"rule {ov['id']}: site rule {ov['site']} overrides {ov['bundled']}", err=True
             )
     results = []
-    for res in parse_sources(iter_sources(paths), kind=kind):
+    for res in _with_progress(obj, parse_sources(iter_sources(paths), kind=kind)):
         results.append(res)
         for msg in problem_lines(res.file_row):
             click.echo(msg, err=True)
