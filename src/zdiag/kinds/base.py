@@ -73,11 +73,18 @@ class Accounting:
         idx = np.flatnonzero((self.status == UNRECOGNISED) | (self.status == UNMARKED))
         if limit is not None:
             idx = idx[:limit]
+        series = getattr(lines, "series", None)  # zdiag.decode.Lines: gather, no loop
+        if series is not None:
+            inside = idx[idx < len(series)]
+            got = series.gather(inside).to_list() + [""] * (len(idx) - len(inside))
+            text = pd.array(got, dtype=pd.StringDtype("pyarrow"))
+        else:
+            text = pd.array([lines[i] if i < len(lines) else "" for i in idx],
+                            dtype=pd.StringDtype("pyarrow"))  # fmt: skip
         return pd.DataFrame(
             {
                 "line": pd.array(idx + 1, dtype="Int64"),
-                "text": pd.array([lines[i] if i < len(lines) else "" for i in idx],
-                                 dtype=pd.StringDtype("pyarrow")),
+                "text": text,
                 "reason": pd.array([self.reasons.get(int(i), "not recognised") for i in idx],
                                    dtype=pd.StringDtype("pyarrow")),
             }

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.decode import lines_series
 from zdiag.grammar import row_regex
 from zdiag.kinds import netstat_common as nc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -86,7 +87,7 @@ INACTIVE = {"", "NO", "INACTIVE", "N/A", "NONE", "DISABLED"}
 
 
 def _series(lines: list[str]) -> pl.Series:
-    return pl.Series("line", lines, dtype=pl.String)
+    return lines_series(lines)
 
 
 def _bodies(s: pl.Series) -> tuple[pl.Series, np.ndarray]:
@@ -629,6 +630,7 @@ register(
             "netstat/uss_netstat_conn_short_v2r5_wmlz.txt",
             "netstat/tso_netstat_all_msgid_ttls_v2r4_partial.txt",
         ),
+        extra={"lines": "series"},
         path="every line rule compiled from the grammar and run vectorised (polars); blocks by "
         "searchsorted over block starts; detail fields pivoted from a long frame",
     )
