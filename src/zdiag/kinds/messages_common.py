@@ -20,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 import yaml
 
+from zdiag.kinds.base import null_array
 from zdiag.resources import data_dir
 from zdiag.tables import SCHEMAS
 
@@ -164,17 +165,6 @@ def to_pandas(col: pl.Series, typ: str = "word") -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.large_string())))
 
 
-def _nulls(dtype, n: int):
-    """``n`` missing values of a schema dtype, built from buffers (no list of ``n`` Nones)."""
-    if str(dtype) == "Int64":
-        return pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, bool))
-    if str(dtype) == "Float64":
-        return pd.arrays.FloatingArray(np.zeros(n), np.ones(n, bool))
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        return pd.array(pa.nulls(n, pa.large_string()), dtype=dtype)
-    return pd.array([None] * n, dtype=dtype)
-
-
 def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
     """Typed template columns for each message (null where no template fits).
 
@@ -224,7 +214,7 @@ def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
                 )
             out[name] = to_pandas(col, typ)
         elif name in schema:
-            out[name] = pd.Series(_nulls(schema[name], n))
+            out[name] = pd.Series(null_array(schema[name], n))
     if "date" in frame.columns:
         stamp = frame.select(
             pl.concat_str([pl.col("date"), pl.col("time")], separator=" ")

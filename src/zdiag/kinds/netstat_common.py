@@ -12,6 +12,7 @@ import polars as pl
 import pyarrow as pa
 
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
+from zdiag.kinds.base import null_array
 from zdiag.tables import STR
 
 #: RFC 793 state names, as SPEC §4 spells them
@@ -189,7 +190,7 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
         elif isinstance(dt, pl.Datetime):
             out[name] = s.cast(pl.Datetime("us")).to_numpy().astype("datetime64[us]")
         elif dt == pl.Null:
-            out[name] = pd.array([pd.NA] * len(s), dtype=STR)
+            out[name] = null_array(STR, len(s))
         else:
             out[name] = s.to_pandas()
     return pd.DataFrame(out)
