@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from zdiag.tables import ANALYSIS_CLASSES, STR, conform
 
@@ -182,9 +183,10 @@ def _conn_key(df: pd.DataFrame) -> np.ndarray:
 def analysable(df: pd.DataFrame) -> np.ndarray:
     """Rows the analysis covers: TCP packets with a sequence number."""
     ok = df["seq"].notna().to_numpy().copy() if "seq" in df else np.zeros(len(df), bool)
-    if "protocol" in df:
-        proto = df["protocol"].astype(object).fillna("TCP").astype(str).str.upper()
-        ok &= (proto == "TCP").to_numpy()
+    if "protocol" in df:  # judged once per distinct value (a missing one counts as TCP)
+        codes, uniq = pd.factorize(df["protocol"], use_na_sentinel=False)
+        tcp = np.array([str("TCP" if pd.isna(u) else u).upper() == "TCP" for u in uniq], bool)
+        ok &= tcp[codes] if len(uniq) else np.ones(len(df), bool)
     if "conn" in df:
         ok &= df["conn"].notna().to_numpy()
     return ok
@@ -215,9 +217,11 @@ def analyse(packets: pd.DataFrame) -> pd.DataFrame:
                 missing[rows] = arr
             else:
                 cols[name][rows] = arr
-    label = np.full(n, "", dtype=object)
-    for cls in reversed(PRECEDENCE):
-        label[cols[CLASS_COLUMN[cls]]] = cls
+    # the label of each row as a code into ("", *PRECEDENCE), text built by Arrow's take
+    code = np.zeros(n, np.int64)
+    for k in range(len(PRECEDENCE), 0, -1):
+        code[cols[CLASS_COLUMN[PRECEDENCE[k - 1]]]] = k
+    label = pa.array(["", *PRECEDENCE], type=pa.large_string()).take(pa.array(code))
     new = {name: pd.array(arr, dtype="boolean") for name, arr in cols.items()}
     dn = pd.array(dupnum, dtype="Int64")
     dn[~cols["dup_ack"]] = pd.NA
