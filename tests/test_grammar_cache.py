@@ -17,6 +17,7 @@ def _fresh(monkeypatch, where):
     monkeypatch.setenv(grammar.CACHE_ENV, str(where))
     monkeypatch.setattr(grammar, "_DISK", None)
     grammar.row_regex.cache_clear()
+    grammar._patterns_key.cache_clear()  # the files may have changed since it was computed
 
 
 def test_cache_is_written_and_served(tmp_path, monkeypatch):

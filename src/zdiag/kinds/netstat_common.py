@@ -281,10 +281,13 @@ def match_rows(
     A capture-free match (a DFA in Rust) finds the hits first; groups are extracted only
     from those, which keeps the many rules that match few lines cheap."""
     pat = row_regex(grammar, rule)
-    sub = s.gather(todo)
-    mask = sub.str.contains(pat).fill_null(False).to_numpy()
+    if len(todo) * 4 > len(s):
+        # most lines are still to do: test them all in place rather than copying them out
+        mask = s.str.contains(pat).fill_null(False).to_numpy()[todo]
+    else:
+        mask = s.gather(todo).str.contains(pat).fill_null(False).to_numpy()
     idx = todo[mask]
-    got = extract(sub.filter(pl.Series(mask)), pat)
+    got = extract(s.gather(idx), pat)
     hit = got[MATCH_GROUP].is_not_null().to_numpy()  # always true; kept as a guard
     got = got.filter(pl.Series(hit)).drop(MATCH_GROUP)
     return idx[hit], got.insert_column(0, pl.Series("idx", idx[hit], dtype=pl.Int64))
