@@ -1,5 +1,7 @@
-"""Smoke test of the benchmark (``bench/run.py --quick``): it runs end to end, every method
-produces its parquet, and all of them find the same packet rows. Nothing about speed."""
+"""Smoke test of the benchmark (``bench/run.py --quick``, the packet kind only, to keep the
+default run short; the other kinds' generators are checked in-process by
+test_bench_gen.py): it runs end to end, every method produces its parquet, all of them find
+the same packet rows, and the rules run over the result. Nothing about speed."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ def test_bench_quick_runs_and_methods_agree(tmp_path):
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--data", str(tmp_path),
-         "--out", str(out)],
+         "--out", str(out), "--kinds", "systcpda.session"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -32,3 +34,9 @@ def test_bench_quick_runs_and_methods_agree(tmp_path):
     for m in ("polars", "pyarrow", "re", "lark"):
         assert methods[m]["rows"]["rows"] == packets, m
     assert "1MB_vs_floor" in kind["targets"]
+    # rules over the result: every bundled rule over the tables zdiag wrote
+    rules = res["rules"]
+    assert rules["measured"] is True, rules
+    assert rules["rows"]["packets"] == packets and rules["rules"] >= 1
+    assert rules["rule_errors"] == 0
+    assert set(rules["phases"]) == {"read_parquet", "tcp_analysis", "load_rules", "rules"}

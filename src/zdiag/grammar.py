@@ -19,22 +19,33 @@ Rules for row grammars, so that the derived pattern means what Lark means:
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import tempfile
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-from lark import Lark, Token, Tree
-from lark.lexer import TerminalDef
-from lark.load_grammar import load_grammar
 
-from zdiag.resources import grammar_path, grammar_text
+from zdiag.resources import data_dir, grammar_path, grammar_text
+
+if TYPE_CHECKING:
+    from lark import Lark, Token
+    from lark.lexer import TerminalDef
 
 MATCH_GROUP = "__m"
+#: environment variable naming the row-pattern cache folder ("" or "off" turns it off)
+CACHE_ENV = "ZDIAG_CACHE_DIR"
 
 
 @cache
 def lark_parser(name: str, start: str = "start", parser: str = "lalr", **options) -> Lark:
     """A Lark parser for ``grammars/<name>.lark`` (cached; no transformer)."""
+    from lark import Lark
+
     return Lark(
         grammar_text(name),
         start=start,
@@ -48,6 +59,8 @@ def lark_parser(name: str, start: str = "start", parser: str = "lalr", **options
 
 def lark_with_transformer(name: str, transformer, start: str = "start") -> Lark:
     """An LALR parser that runs ``transformer`` inline (no tree is built)."""
+    from lark import Lark
+
     return Lark(
         grammar_text(name),
         start=start,
@@ -60,6 +73,8 @@ def lark_with_transformer(name: str, transformer, start: str = "start") -> Lark:
 
 @cache
 def _grammar_parts(name: str):
+    from lark.load_grammar import load_grammar
+
     text = grammar_text(name)
     gram, _ = load_grammar(text, f"{name}.lark", [str(grammar_path(name).parent)], False)
     rules = {r[0]: r[2] for r in gram.rule_defs}
@@ -117,6 +132,8 @@ class _Compiler:
 
     # Each node compiles to (regex, is_punctuation, is_optional).
     def node(self, node) -> tuple[str, bool, bool]:
+        from lark import Tree
+
         if isinstance(node, Tree):
             kind = node.data
             if kind == "expansions":
@@ -195,9 +212,91 @@ def row_regex(grammar: str, rule: str) -> str:
 
     The pattern starts with an empty group ``__m`` that is non-null exactly when a line
     matched, so one extraction pass yields both the columns and the match mask.
+
+    Deriving a pattern loads the grammar with Lark (~0.1 s a grammar, plus importing Lark);
+    the patterns are therefore kept on disk (:func:`cache_dir`) under a key made of the text
+    of every grammar and of this module, so that a changed grammar or deriver is never
+    served a stale pattern.
     """
+    cached = _disk_patterns().get(f"{grammar}:{rule}")
+    if cached is not None:
+        return cached
+    pattern = derive_row_regex(grammar, rule)
+    _store_pattern(f"{grammar}:{rule}", pattern)
+    return pattern
+
+
+def derive_row_regex(grammar: str, rule: str) -> str:
+    """:func:`row_regex` computed from the grammar (no cache)."""
     body = _Compiler(grammar).rule(rule)
     return rf"^(?P<{MATCH_GROUP}>)[ \t]*{body}[ \t]*$"
+
+
+def cache_dir() -> Path | None:
+    """The row-pattern cache folder: ``$ZDIAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/zdiag``
+    or ``~/.cache/zdiag``; None when turned off (``ZDIAG_CACHE_DIR`` empty or ``off``)."""
+    env = os.environ.get(CACHE_ENV)
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "none") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "zdiag"
+
+
+@cache
+def _patterns_key() -> str:
+    h = hashlib.sha256()
+    h.update(Path(__file__).read_bytes())
+    for path in sorted(data_dir("grammars").glob("*.lark")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:24]
+
+
+def _cache_file() -> Path | None:
+    d = cache_dir()
+    return None if d is None else d / f"row-patterns-{_patterns_key()}.json"
+
+
+_DISK: dict[str, str] | None = None
+
+
+def _disk_patterns() -> dict[str, str]:
+    global _DISK
+    if _DISK is None:
+        _DISK = {}
+        try:
+            f = _cache_file()
+            if f is not None and f.is_file():
+                got = json.loads(f.read_text(encoding="utf-8"))
+                if isinstance(got, dict):
+                    _DISK = {k: v for k, v in got.items() if isinstance(v, str)}
+        except (OSError, ValueError):
+            _DISK = {}
+    return _DISK
+
+
+def _store_pattern(key: str, pattern: str) -> None:
+    """Add one pattern to the disk cache (atomic replace; any failure leaves no cache)."""
+    pats = _disk_patterns()
+    pats[key] = pattern
+    try:
+        f = _cache_file()
+        if f is None:
+            return
+        f.parent.mkdir(parents=True, exist_ok=True)
+        merged = dict(pats)
+        if f.is_file():  # another process may have added patterns meanwhile
+            try:
+                old = json.loads(f.read_text(encoding="utf-8"))
+                if isinstance(old, dict):
+                    merged = {**old, **merged}
+            except ValueError:
+                pass
+        fd, tmp = tempfile.mkstemp(prefix=".row-patterns-", dir=f.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(merged, fh, sort_keys=True)
+        os.replace(tmp, f)
+    except OSError:
+        pass
 
 
 def row_columns(grammar: str, rule: str) -> list[str]:

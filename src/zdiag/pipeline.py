@@ -116,7 +116,9 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
             return done()
         return _finish(result, k, tables, acct, [], case, src.name, done)
 
-    dec = decode(data, series=k is None or takes_series(k))
+    # plain UTF-8 is split into lines by Arrow (no Python string per line until a kind that
+    # works on a list asks for one); blank lines are found on that column too
+    dec = decode(data, series=True)
     row["encoding"] = dec.encoding
     notes = list(dec.notes)
     if dec.asa:
@@ -129,10 +131,10 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
     lines = dec.lines
     if k is None:
         k, _score = registry.detect_lines(lines)
-    if isinstance(lines, Lines) and not takes_series(k):
-        lines = lines.tolist()
     acct = Accounting(len(lines))
     _premark(lines, acct)
+    if isinstance(lines, Lines) and not takes_series(k):
+        lines = lines.tolist()
     premarked = int((acct.status != 0).sum())
     row["lines"] = len(lines)
     if k is None or k.parse is None:

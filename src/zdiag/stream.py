@@ -165,10 +165,10 @@ def parse_source_stream(src: Source, k: Kind, case: str = "") -> Iterator:
                 encodings.append(dec.encoding)
             notes.extend(f"lines {line0 + 1}-: {x}" if n else x for x in dec.notes)
             lines = dec.lines
-            if isinstance(lines, Lines) and not takes_series(k):
-                lines = lines.tolist()
             acct = Accounting(len(lines))
             _premark(lines, acct)
+            if isinstance(lines, Lines) and not takes_series(k):
+                lines = lines.tolist()
             res = FileResult(row)
             try:
                 tables, state = parse_chunk(lines, acct, {**state, "line0": line0})

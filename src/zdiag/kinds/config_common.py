@@ -9,6 +9,8 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
+from zdiag.decode import lines_series
+
 #: a number as a config value: digits with an optional K/M size suffix (64K, 256K)
 NUMBER_RX = r"^(\d+(?:\.\d+)?)([KkMm])?$"
 _SCALE = {"": 1, "K": 1024, "M": 1024 * 1024}
@@ -21,7 +23,7 @@ def code_part(lines: list[str]) -> tuple[pl.Series, np.ndarray]:
 
     Returns the code (right-stripped) and whether the line carried a ``;`` comment.
     """
-    s = pl.Series("line", lines, dtype=pl.String)
+    s = lines_series(lines)
     seq = s.str.len_chars().gt(72) & s.str.slice(72).str.contains(r"^\s*\d{1,8}\s*$")
     s = pl.select(pl.when(pl.lit(seq)).then(pl.lit(s.str.slice(0, 72))).otherwise(pl.lit(s)))
     s = s.to_series()

@@ -153,6 +153,7 @@ register(
             "config/seed004_ftpdata_timers.txt",
             "config/ftpdata_ftpsdata_sample_csv1r2_site_section1.txt",
         ),  # fmt: skip
+        extra={"lines": "series"},
         path="comments and sequence numbers cut with polars; statement rows: grammar row "
         "patterns, polars (vectorised)",
     )

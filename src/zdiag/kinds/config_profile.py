@@ -345,6 +345,7 @@ register(
             "config/profile_tcpip_samprof_site_claw_zos1x.txt",
             "config/profile_fragment_port_bind_vipadynamic_hercules_209.txt",
         ),  # fmt: skip
+        extra={"lines": "series"},
         path="comments and sequence numbers cut and lines split by the grammar's row pattern "
         "(polars); statements folded by a state machine over statement lines",
     )

@@ -20,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 import yaml
 
+from zdiag.kinds.base import null_array
 from zdiag.resources import data_dir
 from zdiag.tables import SCHEMAS
 
@@ -213,7 +214,7 @@ def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
                 )
             out[name] = to_pandas(col, typ)
         elif name in schema:
-            out[name] = pd.Series(pd.array([None] * n, dtype=schema[name]))
+            out[name] = pd.Series(null_array(schema[name], n))
     if "date" in frame.columns:
         stamp = frame.select(
             pl.concat_str([pl.col("date"), pl.col("time")], separator=" ")

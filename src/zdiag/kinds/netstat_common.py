@@ -12,6 +12,7 @@ import polars as pl
 import pyarrow as pa
 
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
+from zdiag.kinds.base import null_array
 from zdiag.tables import STR
 
 #: RFC 793 state names, as SPEC §4 spells them
@@ -189,7 +190,7 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
         elif isinstance(dt, pl.Datetime):
             out[name] = s.cast(pl.Datetime("us")).to_numpy().astype("datetime64[us]")
         elif dt == pl.Null:
-            out[name] = pd.array([pd.NA] * len(s), dtype=STR)
+            out[name] = null_array(STR, len(s))
         else:
             out[name] = s.to_pandas()
     return pd.DataFrame(out)
@@ -280,10 +281,13 @@ def match_rows(
     A capture-free match (a DFA in Rust) finds the hits first; groups are extracted only
     from those, which keeps the many rules that match few lines cheap."""
     pat = row_regex(grammar, rule)
-    sub = s.gather(todo)
-    mask = sub.str.contains(pat).fill_null(False).to_numpy()
+    if len(todo) * 4 > len(s):
+        # most lines are still to do: test them all in place rather than copying them out
+        mask = s.str.contains(pat).fill_null(False).to_numpy()[todo]
+    else:
+        mask = s.gather(todo).str.contains(pat).fill_null(False).to_numpy()
     idx = todo[mask]
-    got = extract(sub.filter(pl.Series(mask)), pat)
+    got = extract(s.gather(idx), pat)
     hit = got[MATCH_GROUP].is_not_null().to_numpy()  # always true; kept as a guard
     got = got.filter(pl.Series(hit)).drop(MATCH_GROUP)
     return idx[hit], got.insert_column(0, pl.Series("idx", idx[hit], dtype=pl.Int64))

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.decode import lines_series
 from zdiag.kinds import netstat_common as nc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
@@ -59,7 +60,7 @@ def _hits(s: pl.Series, todo: np.ndarray, rule: str) -> tuple[np.ndarray, pl.Dat
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
-    s = pl.Series("line", lines, dtype=pl.String)
+    s = lines_series(lines)
     m: dict[str, pd.DataFrame] = {}
     remaining = np.flatnonzero(acct.status == UNMARKED)
     # a UNIX-domain socket section runs from its title to the next Internet title
@@ -263,6 +264,7 @@ register(
             "peers/linux_netstat_stuck_states_coolshell.txt",
             "peers/ss_tan_closewait_finwait2_lazyserver.txt",
         ),
+        extra={"lines": "series"},
         path="every row rule compiled from the grammar and run vectorised (polars); sockets "
         "split by the grammar's socket rules",
     )

@@ -35,9 +35,10 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.decode import lines_series
 from zdiag.grammar import row_regex
 from zdiag.kinds import netstat_common as nc
-from zdiag.kinds.base import UNMARKED, Accounting, Kind
+from zdiag.kinds.base import UNMARKED, Accounting, Kind, null_array
 from zdiag.kinds.registry import register
 from zdiag.tables import STR
 
@@ -86,7 +87,7 @@ INACTIVE = {"", "NO", "INACTIVE", "N/A", "NONE", "DISABLED"}
 
 
 def _series(lines: list[str]) -> pl.Series:
-    return pl.Series("line", lines, dtype=pl.String)
+    return lines_series(lines)
 
 
 def _bodies(s: pl.Series) -> tuple[pl.Series, np.ndarray]:
@@ -443,7 +444,7 @@ def _connections(long, fields, blocks, snaps, b_idx) -> pd.DataFrame | None:
 
 
 def _first_of(df: pd.DataFrame, cols: list[str]) -> pd.Series:
-    res = pd.Series([pd.NA] * len(df), dtype=STR)
+    res = pd.Series(null_array(STR, len(df)))
     for c in cols:
         res = res.fillna(df[c].astype(STR))
     return res
@@ -569,8 +570,8 @@ def _finish_arp(wide: pd.DataFrame, snaps) -> pd.DataFrame:
     # the hardware address is printed under its link type's label (ETHERNET: …, IBMTR: …)
     mac_cols = [c for c in out.columns if c not in ("line", "stack", "snapshot_ts", "ip",
                                                     "interface")]  # fmt: skip
-    mac = pd.Series([pd.NA] * len(out), dtype=STR)
-    hw = pd.Series([pd.NA] * len(out), dtype=STR)
+    mac = pd.Series(null_array(STR, len(out)))
+    hw = pd.Series(null_array(STR, len(out)))
     for c in mac_cols:
         v = out[c].astype(STR)
         is_mac = v.str.match(r"^[0-9A-Fa-f]{12}$|^(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$")
@@ -588,7 +589,7 @@ def _messages(idx: np.ndarray, msgid: np.ndarray, body: pl.Series, snaps) -> pd.
     out = pd.DataFrame({"line": pd.array(idx + 1, dtype="Int64")})
     _stamp(out, _snap_of(idx, snaps), snaps)
     out["ts"] = out.pop("snapshot_ts")
-    out["host"] = pd.array([None] * len(idx), dtype=STR)
+    out["host"] = null_array(STR, len(idx))
     out["job"] = out["stack"]
     out["msg_id"] = pd.array(ids, dtype=STR)
     out["prefix"] = out["msg_id"].str.slice(0, 3)
@@ -629,6 +630,7 @@ register(
             "netstat/uss_netstat_conn_short_v2r5_wmlz.txt",
             "netstat/tso_netstat_all_msgid_ttls_v2r4_partial.txt",
         ),
+        extra={"lines": "series"},
         path="every line rule compiled from the grammar and run vectorised (polars); blocks by "
         "searchsorted over block starts; detail fields pivoted from a long frame",
     )

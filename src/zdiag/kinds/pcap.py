@@ -21,13 +21,25 @@ import io
 import socket
 import struct
 
-import dpkt
 import numpy as np
 import pandas as pd
 
 from zdiag.kinds.base import Accounting, InputError, Kind
 from zdiag.kinds.registry import register
 from zdiag.tables import STR
+
+
+class _Dpkt:
+    """dpkt, imported on first use: only a capture file needs it (saves every text-only
+    process its import)."""
+
+    def __getattr__(self, name: str):
+        import dpkt as real
+
+        return getattr(real, name)
+
+
+dpkt = _Dpkt()
 
 PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
                b"\xa1\xb2\x3c\x4d")  # fmt: skip

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.decode import lines_series
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import messages_common as mc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -78,7 +79,7 @@ def _frame(pos, role, layout, text, stamp=None, host=None, job=None, pid=None, c
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     if _is_json(lines):
         return {"messages": _parse_json(lines, acct)}
-    s = pl.Series("line", lines, dtype=pl.String)
+    s = lines_series(lines)
     remaining = acct.status == UNMARKED
     frames: list[pl.DataFrame] = []
     for rule in RULES:
@@ -299,7 +300,7 @@ def _parse_json(lines: list[str], acct: Accounting) -> pd.DataFrame:
         got = {k: frame[k] for k in keys}
         item_line = np.ones(len(items), dtype=np.int64)
         return _json_rows(item_line, got)
-    s = pl.Series("line", lines, dtype=pl.String)
+    s = lines_series(lines)
     todo = acct.status == UNMARKED
     kv = s.str.extract_groups(_KV).struct.unnest()
     is_kv = kv["key"].is_not_null().to_numpy() & todo
@@ -418,6 +419,7 @@ register(
             "messages/jes2_syslog_ipl_adcd_z111_hercules_mixed_records.txt",
             "messages/seed002_ezz8672i_example.txt",
         ),
+        extra={"lines": "series"},
         path="line layouts: grammar row patterns, polars (vectorised); multi-line joins: "
         "as-of joins; message fields: templates (grammars/messages/) per message id, polars",
     )

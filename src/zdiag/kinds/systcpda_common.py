@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.decode import lines_series
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds.base import UNMARKED, Accounting
 
@@ -18,7 +19,7 @@ GRAMMAR = "systcpda_common"
 
 
 def series(lines: list[str]) -> pl.Series:
-    return pl.Series("line", lines, dtype=pl.String)
+    return lines_series(lines)
 
 
 def mark_layout(lines: list[str], s: pl.Series, acct: Accounting) -> dict[int, str]:

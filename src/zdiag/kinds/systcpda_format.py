@@ -426,6 +426,7 @@ register(
             "systcpda/format_udp_dns_callouts.txt",
             "systcpda/format_icmp_echo_snalu62.txt",
         ),
+        extra={"lines": "series"},
         path="line kinds: grammar row patterns (polars, vectorised, callout retry); records: "
         "assembled by position, forward fill, group-by and pivot (polars), no per-line loop",
     )

@@ -59,6 +59,7 @@ register(
             "systcpda/statistics_detail_ibm_wscollapsed.txt",
             "systcpda/streams_report_systcpis_session_block_wscollapsed.txt",
         ),
+        extra={"lines": "series"},
         path="all lines: grammar row patterns (polars, vectorised) over the unmarked lines; "
         "rows tied to their heading by position (numpy searchsorted)",
     )

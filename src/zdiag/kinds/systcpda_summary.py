@@ -304,6 +304,7 @@ register(
             "systcpda/summary_ftp_ibm_fig1.txt",
             "systcpda/export_summary_csv_ipv4_ipv6.txt",
         ),
+        extra={"lines": "series"},
         path="record lines: grammar row pattern (summary_row), polars (vectorised); line 2 "
         "paired by position (numpy); CSV: folded lines joined by a polars group-by, then "
         "the export_row pattern",

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.decode import lines_series
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import messages_common as mc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -50,7 +51,7 @@ def _rule(s: pl.Series, idx: np.ndarray, rule: str) -> tuple[np.ndarray, pl.Data
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
-    s = pl.Series("line", lines, dtype=pl.String)
+    s = lines_series(lines)
     remaining = acct.status == UNMARKED
     found: dict[str, tuple[np.ndarray, pl.DataFrame]] = {}
     for rule in (*LAYOUT_RULES, "stall_row", "count_line", "remote_row", "words_line"):
@@ -112,7 +113,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     df = df[ok].reset_index(drop=True)
     msg = pl.Series(df["msg_id"].astype(object).tolist(), dtype=pl.String)
     prefix, severity = mc.split_ids(msg)
-    text = pl.Series(lines, dtype=pl.String).gather(df["line"].to_numpy() - 1).str.strip_chars()
+    text = lines_series(lines).gather(df["line"].to_numpy() - 1).str.strip_chars()
     text = text.to_list()
     out = pd.DataFrame({"line": pd.array(df["line"], dtype="Int64")})
     out["ts"] = pd.Series(df.get("ts", pd.Series([pd.NaT] * len(df)))).astype("datetime64[us]")
@@ -227,6 +228,7 @@ register(
             "messages/trmdstat_GD_global_stall_detail_v2r1.txt",
             "messages/trmdstat_G_global_stall_summary_v2r1_wscollapsed.txt",
         ),  # fmt: skip
+        extra={"lines": "series"},
         path="line rules: grammar row patterns, polars (vectorised)",
     )
 )
