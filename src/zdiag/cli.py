@@ -166,6 +166,23 @@ LEVEL_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_
 #: --fail-on also takes "never": report findings, exit 0 unless the input itself failed
 FAIL_ON_CHOICE = click.Choice([*LEVEL_CHOICE.choices, "never"], case_sensitive=False)
 
+#: options shared by scan, batch and the rules commands
+RULES_OPTION = click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(),
+    help="A folder of site rules (repeatable); same id as a bundled rule: site wins.",
+)
+FAIL_ON_OPTION = click.option(
+    "--fail-on",
+    "fail_on",
+    type=FAIL_ON_CHOICE,
+    default="high",
+    show_default=True,
+    help="Exit 1 when a finding (in batch: any case's) is at or above this level; never: exit 0.",
+)
+
 
 def _load_ruleset(rule_dirs):
     from zdiag.rules import RuleLoadError, load_rules
@@ -180,13 +197,7 @@ def _load_ruleset(rule_dirs):
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(),
-    help="A folder of site rules (repeatable); same id as a bundled rule: site wins.",
-)
+@RULES_OPTION
 @click.option(
     "--level",
     "level",
@@ -195,14 +206,7 @@ def _load_ruleset(rule_dirs):
     show_default=True,
     help="Show findings at or above this level.",
 )
-@click.option(
-    "--fail-on",
-    "fail_on",
-    type=FAIL_ON_CHOICE,
-    default="high",
-    show_default=True,
-    help="Exit 1 when a finding is at or above this level (never: exit 0).",
-)
+@FAIL_ON_OPTION
 @click.option("--kind", "kind", help="Report kind for every file (default: detect).")
 @click.option("--xlsx", type=click.Path(), help="Write the Excel workbook here.")
 @click.option("--sarif", type=click.Path(), help="Write SARIF 2.1.0 here.")
@@ -297,21 +301,8 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
     help="MB of address space a case child may grow by (0: no limit).",
 )
 @click.option("--tables", is_flag=True, help="Also write every table as parquet per case.")
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(),
-    help="A folder of site rules (repeatable).",
-)
-@click.option(
-    "--fail-on",
-    "fail_on",
-    type=FAIL_ON_CHOICE,
-    default="high",
-    show_default=True,
-    help="Exit 1 when a case has a finding at or above this level.",
-)
+@RULES_OPTION
+@FAIL_ON_OPTION
 @click.option("--kind", "kind", help="Report kind for every file (default: detect).")
 @click.option("--watch", is_flag=True, help="Keep polling INBOX for new entries until Ctrl-C.")
 @click.option(
@@ -386,7 +377,7 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(), help="Site rules folder.")
+@RULES_OPTION
 @_guard
 def rules_list(rule_dirs) -> None:
     """List the rules (bundled, and site rules with --rules)."""
@@ -403,7 +394,7 @@ def rules_list(rule_dirs) -> None:
 
 @rules.command("show")
 @click.argument("rule_id")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(), help="Site rules folder.")
+@RULES_OPTION
 @_guard
 def rules_show(rule_id, rule_dirs) -> None:
     """Show one rule's YAML and where it comes from."""
