@@ -97,3 +97,55 @@ def _read(data: bytes, pos: list[int], n: int) -> bytes:
     out = data[pos[0] : pos[0] + n]
     pos[0] += len(out)
     return out
+
+
+def test_parquet_from_arrow_reads_back_as_the_pandas_tables(tmp_path, monkeypatch):
+    # packets go polars → Arrow → parquet without pandas; reading them back must give
+    # exactly the table zdiag.parse hands to users (values, dtypes, column order), and each
+    # part must carry the same schema (pandas metadata included) as the pandas path writes
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from zdiag.tables import empty
+
+    path = tmp_path / "session.txt"
+    all_generators()["systcpda.session"].write(path, 80_000, seed=7)
+    with path.open("a") as fh:  # a line no rule reads, in the last piece
+        fh.write("this is not part of a session report\n")
+    whole = zdiag.parse([path])
+    monkeypatch.setattr(stream, "MIN_BYTES", 0)
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 7_000)
+    counts = stream.parse_to_parquet([path], tmp_path / "out", case="c1")
+    assert counts["unrecognised"] == 1
+    for name in ("packets", "sessions", "unrecognised"):
+        back = pd.read_parquet(tmp_path / "out" / name)
+        want = whole[name].assign(case=pd.array(["c1"] * len(whole[name]), dtype="string"))
+        cols = list(back.columns)  # zdiag.parse adds the TCP analysis columns after these
+        assert cols[: len(SCHEMAS[name])] == list(SCHEMAS[name])
+        pd.testing.assert_frame_equal(back, want[cols].reset_index(drop=True), obj=name)
+    assert [str(t) for t in back.dtypes] == [str(t) for t in SCHEMAS["unrecognised"].values()]
+    schema = pa.Schema.from_pandas(empty("packets"), preserve_index=False)
+    for part in sorted((tmp_path / "out" / "packets").glob("part-*.parquet")):
+        assert pq.read_schema(part).equals(schema, check_metadata=True)
+
+
+def test_packet_rows_matched_in_slices_on_several_cores(tmp_path, monkeypatch):
+    import polars as pl
+
+    from zdiag.grammar import extract, row_regex
+    from zdiag.kinds import systcpda_session as sess
+
+    path = tmp_path / "session.txt"
+    all_generators()["systcpda.session"].write(path, 40_000, seed=9)
+    lines = path.read_text().split("\n")
+    pattern = row_regex(sess.GRAMMAR, "packet_row")
+    one = zdiag.parse([path])
+    monkeypatch.setattr(sess, "_SLICE", 7)
+    monkeypatch.setattr(sess.os, "cpu_count", lambda: 3)
+    s = pl.Series("line", lines)
+    sliced = sess._extract(s, pattern)
+    assert sliced.equals(extract(s, pattern))
+    assert sliced[sess.MATCH_GROUP].is_not_null().sum() > 100
+    many = zdiag.parse([path])
+    for name in ("packets", "sessions", "unrecognised"):
+        pd.testing.assert_frame_equal(one[name], many[name], obj=name)

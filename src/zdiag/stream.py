@@ -22,8 +22,10 @@ import hashlib
 import time
 import traceback
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
+import polars as pl
 
 from zdiag.decode import Decoded, Lines, _arrow_lines, _finish_lines, decode
 from zdiag.kinds import registry
@@ -133,11 +135,14 @@ def _decode_piece(piece: bytes) -> Decoded:
     return _finish_lines(out, lines, False, check_binary=False)
 
 
-def parse_source_stream(src: Source, k: Kind, case: str = "") -> Iterator:
+def parse_source_stream(src: Source, k: Kind, case: str = "", polars: bool = False) -> Iterator:
     """Parse a large text file piece by piece; yields a FileResult per piece.
 
     Every result shares one ``file_row`` (the ``files`` row), complete once the generator
     is exhausted. Tables and the ``unrecognised`` table carry the file's line numbers.
+    With ``polars``, a kind whose ``parse_chunk`` honours ``state["polars"]`` may hand some
+    tables back as polars frames (for :func:`parse_to_parquet`, which writes them through
+    Arrow without pandas); their provenance columns are added the same way.
     """
     from zdiag.pipeline import FileResult, _premark, _provenance, takes_series
 
@@ -171,7 +176,8 @@ def parse_source_stream(src: Source, k: Kind, case: str = "") -> Iterator:
                 lines = lines.tolist()
             res = FileResult(row)
             try:
-                tables, state = parse_chunk(lines, acct, {**state, "line0": line0})
+                extra = {"polars": True} if polars else {}
+                tables, state = parse_chunk(lines, acct, {**state, "line0": line0, **extra})
             except Exception as exc:  # a parser bug must not stop the batch
                 row["error"] = (
                     row["error"] or f"{k.name} parser failed: {type(exc).__name__}: {exc}"
@@ -191,7 +197,9 @@ def parse_source_stream(src: Source, k: Kind, case: str = "") -> Iterator:
             acct.claim_rest(f"not recognised as part of a {k.name} report")
             for key, v in acct.counts().items():
                 row[key] += v
-            res.tables = {name: _shift(_provenance(df, case, src.name), line0)
+            res.tables = {name: _provenance_pl(df, case, src.name, line0)
+                          if isinstance(df, pl.DataFrame)
+                          else _shift(_provenance(df, case, src.name), line0)
                           for name, df in tables.items()}  # fmt: skip
             res.unrecognised = _shift(_provenance(acct.unrecognised_frame(lines), case, src.name),
                                       line0)  # fmt: skip
@@ -202,6 +210,50 @@ def parse_source_stream(src: Source, k: Kind, case: str = "") -> Iterator:
     row["sha256"] = sha.hexdigest() if row["error"] is None or row["bytes"] else None
     row["notes"] = "; ".join(notes) or None
     row["seconds"] = round(time.perf_counter() - t0, 6)
+
+
+def _provenance_pl(df: pl.DataFrame, case: str, source: str, line0: int) -> pl.DataFrame:
+    """``pipeline._provenance`` + :func:`_shift` for a polars frame."""
+    line = pl.col("line") + line0 if "line" in df.columns else pl.lit(None, dtype=pl.Int64)
+    return df.select(
+        pl.lit(case, dtype=pl.String).alias("case"),
+        pl.lit(source, dtype=pl.String).alias("source"),
+        line.cast(pl.Int64).alias("line"),
+        pl.exclude("line", "case", "source"),
+    )
+
+
+_ARROW_SCHEMAS: dict = {}
+
+
+def _arrow_schema(name: str):
+    """The Arrow schema (with pandas metadata) that ``conform(name, df).to_parquet`` writes."""
+    if name not in _ARROW_SCHEMAS:
+        import pyarrow as pa
+
+        from zdiag.tables import empty
+
+        _ARROW_SCHEMAS[name] = pa.Schema.from_pandas(empty(name), preserve_index=False)
+    return _ARROW_SCHEMAS[name]
+
+
+def _arrow_table(name: str, df: pl.DataFrame):
+    """A polars frame as the Arrow table of ``name``'s schema (columns in schema order,
+    cast, missing ones null), or None when it has columns the schema lacks."""
+    import pyarrow as pa
+
+    schema = _arrow_schema(name)
+    if any(c not in schema.names for c in df.columns):
+        return None
+    n = df.height
+    cols = []
+    for field in schema:
+        if field.name in df.columns:
+            arr = df.get_column(field.name).to_arrow(compat_level=pl.CompatLevel.oldest())
+            cols.append(arr.cast(field.type))
+        else:
+            cols.append(pa.nulls(n, field.type))
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def _shift(df: pd.DataFrame, line0: int) -> pd.DataFrame:
@@ -261,6 +313,9 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
     """
     from pathlib import Path
 
+    import pyarrow.parquet as pq
+
+    from zdiag.kinds.systcpda_session import to_pandas
     from zdiag.pipeline import _as_paths, parse_source
     from zdiag.sources import iter_sources
     from zdiag.tables import conform
@@ -269,12 +324,24 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
     counts: dict[str, int] = {}
     files: list[dict] = []
 
-    def write(name: str, df: pd.DataFrame | None) -> None:
+    def write(name: str, df) -> None:
         if df is None or not len(df):
             return
         folder = out / name
         folder.mkdir(parents=True, exist_ok=True)
         n = len(list(folder.glob("part-*.parquet")))
+        if isinstance(df, pl.DataFrame):
+            table = _arrow_table(name, df)
+            if table is None:  # columns beyond the schema: the pandas path keeps them
+                df = to_pandas(df)
+            else:  # straight from Arrow: the same file as the pandas path, without pandas
+                head = df.head(2000)
+                text = [c for c, t in zip(df.columns, df.dtypes, strict=True)
+                        if t == pl.String and head[c].drop_nulls().n_unique() <= 50
+                        and c in table.column_names]  # fmt: skip
+                pq.write_table(table, folder / f"part-{n:05d}.parquet", use_dictionary=text)
+                counts[name] = counts.get(name, 0) + len(df)
+                return
         if not _conforms(name, df):
             df = conform(name, df)
         # dictionary-encode only text columns with few distinct values (case, direction,
@@ -284,18 +351,31 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
         df.to_parquet(folder / f"part-{n:05d}.parquet", index=False, use_dictionary=text)
         counts[name] = counts.get(name, 0) + len(df)
 
-    for src in iter_sources(_as_paths(paths)):
-        sk, in_pieces = should_stream(src, kind)
-        results = (
-            parse_source_stream(src, sk, case) if in_pieces else [parse_source(src, kind, case)]
-        )
-        row = None
-        for res in results:
-            for name, df in res.tables.items():
-                write(name, df)
-            write("unrecognised", res.unrecognised)
-            row = res.file_row
-        if row is not None:
-            files.append(row)
+    def write_all(tables: dict, unrec) -> None:
+        for name, df in tables.items():
+            write(name, df)
+        write("unrecognised", unrec)
+
+    # one piece's tables are written (parquet encoding releases the GIL) while the next
+    # piece is parsed; at most one piece waits, so memory stays bounded by two pieces
+    with ThreadPoolExecutor(1, thread_name_prefix="zdiag-write") as pool:
+        pending = None
+        for src in iter_sources(_as_paths(paths)):
+            sk, in_pieces = should_stream(src, kind)
+            results = (
+                parse_source_stream(src, sk, case, polars=True)
+                if in_pieces
+                else [parse_source(src, kind, case)]
+            )
+            row = None
+            for res in results:
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(write_all, res.tables, res.unrecognised)
+                row = res.file_row
+            if row is not None:
+                files.append(row)
+        if pending is not None:
+            pending.result()
     write("files", pd.DataFrame(files))
     return counts

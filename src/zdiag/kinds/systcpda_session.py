@@ -21,7 +21,9 @@ arithmetic still works, and a day is added when the clock goes back by more than
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -88,6 +90,25 @@ _STAMP_KEYS = {"first timestamp": "first_ts", "last timestamp": "last_ts"}
 #: when the current block has it already), key, and value in one of s / i / f
 _FIELD = {"idx": pl.Int64, "ord": pl.Int8, "key": pl.String, "s": pl.String, "i": pl.Int64,
           "f": pl.Float64}  # fmt: skip
+
+
+#: lines per slice when the packet row pattern runs on several cores
+_SLICE = 20_000
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _extract(s: pl.Series, pattern: str) -> pl.DataFrame:
+    """``grammar.extract`` over a long column in slices on the machine's cores (polars runs
+    one regex over one column on a single core; it releases the GIL, so threads scale)."""
+    global _POOL
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(s) < 2 * _SLICE:
+        return extract(s, pattern)
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(workers, thread_name_prefix="zdiag-extract")
+    step = -(-len(s) // workers)
+    parts = [s.slice(o, step) for o in range(0, len(s), step)]
+    return pl.concat(list(_POOL.map(lambda part: extract(part, pattern), parts)))
 
 
 def _field_frame(**cols) -> pl.DataFrame:
@@ -210,7 +231,7 @@ def _summary_fields(s: pl.Series, todo: np.ndarray, acct: Accounting) -> pl.Data
     for rule in LINE_RULES:
         if not len(remaining):
             break
-        got = extract(s.gather(remaining), row_regex(GRAMMAR, rule))
+        got = _extract(s.gather(remaining), row_regex(GRAMMAR, rule))
         hit = got[MATCH_GROUP].is_not_null().to_numpy()
         if not hit.any():
             continue
@@ -292,9 +313,11 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     tables seen so far, which number the ``session<k>@<line>`` and ``table<k>`` ids) and
     ``date`` (the last date mark, for packets whose block prints no First timestamp).
     Returns the tables (lines numbered within the piece) and the state for the next piece.
+    With ``state["polars"]`` true, ``packets`` is returned as a polars frame (same columns
+    and values; :func:`to_pandas` gives the pandas one).
     """
     s = lines_series(lines)
-    pk = extract(s, row_regex(GRAMMAR, "packet_row"))
+    pk = _extract(s, row_regex(GRAMMAR, "packet_row"))
     matched = pk[MATCH_GROUP].is_not_null().to_numpy()
     is_pkt = matched & (acct.status == UNMARKED)
     pkt_idx = np.flatnonzero(is_pkt)
@@ -332,6 +355,8 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         marks[-1] = state["date"]
     packets, n_tables = _packets(p, pkt_idx, heading_idx, block_starts, sess, marks,
                                  state.get("tables", 0))  # fmt: skip
+    if not state.get("polars"):  # zdiag.stream may take the polars frame (parquet via Arrow)
+        packets = to_pandas(packets)
     out = {"packets": packets}
     if len(sess):
         out["sessions"] = sess
@@ -378,14 +403,14 @@ def _block_column(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
 
 
 def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: dict, t0: int = 0):
-    """The packets table, built column-wise in polars and handed to pandas through Arrow.
+    """The packets table, built column-wise in polars (a polars frame).
 
     ``marks`` ({line index: day}) gains the First timestamp day of every block that has
     packets. Returns the table and the number of packet tables seen.
     """
     n = len(p)
     if n == 0:
-        return pd.DataFrame({"line": pd.array([], dtype="Int64")}), 0
+        return pl.DataFrame({"line": pl.Series([], dtype=pl.Int64)}), 0
     nr_np = p["nr"].cast(pl.Int64, strict=False).fill_null(0).to_numpy()
     # a new table starts after each heading, and wherever the packet number drops
     # (a table without a heading right after another one)
@@ -475,7 +500,7 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: d
         )
         .collect()
     )
-    return to_pandas(frame), int(table_no[-1])
+    return frame, int(table_no[-1])
 
 
 def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
