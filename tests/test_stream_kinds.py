@@ -1,0 +1,110 @@
+"""Kinds other than systcpda.session parsed in pieces give the same tables as one whole parse
+(real fixtures glued together and generated multi-MB reports), line numbers included."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import zdiag
+from zdiag import stream
+from zdiag.kinds import registry
+from zdiag.tables import SCHEMAS
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.gen import all_generators  # noqa: E402
+
+#: kind -> fixture folder holding its real layouts
+FOLDERS = {"netstat.zos": "netstat"}
+KINDS = sorted(FOLDERS)
+
+
+def _fixtures(kind: str) -> list[Path]:
+    out = []
+    for p in sorted((ROOT / "fixtures" / FOLDERS[kind]).glob("*.txt")):
+        head = p.read_text(encoding="utf-8", errors="replace").split("\n")[:200]
+        if registry.detect_lines(head)[0] is registry.get(kind):
+            out.append(p)
+    return out
+
+
+def _values(s: pd.Series) -> list:
+    return s.astype(object).where(s.notna(), None).tolist()
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame, name: str) -> None:
+    schema = [c for c in SCHEMAS.get(name, {}) if c in a.columns]
+    pd.testing.assert_frame_equal(a[schema], b[schema], obj=name)
+    assert sorted(a.columns) == sorted(b.columns), name
+    for c in a.columns:  # extra columns: same values (dtype may differ by piece)
+        if c not in schema:
+            assert _values(a[c]) == _values(b[c]), f"{name}.{c}"
+
+
+def _parse_both(path: Path, kind: str, monkeypatch, chunk: int):
+    whole = zdiag.parse([path], kind=kind)
+    with monkeypatch.context() as mp:
+        mp.setattr(stream, "MIN_BYTES", 0)
+        mp.setattr(stream, "CHUNK_BYTES", chunk)
+        mp.setattr(stream, "HEAD_BYTES", max(chunk, 4096))
+        parts = zdiag.parse([path], kind=kind)
+    return whole, parts
+
+
+def _check(whole, parts, min_pieces_rows: int = 1) -> None:
+    names = set(whole) | set(parts)
+    assert sum(len(whole[n]) for n in names if n not in ("files", "unrecognised")) >= (
+        min_pieces_rows
+    )
+    for name in names - {"files"}:
+        _same(whole[name], parts[name], name)
+    cols = ["kind", "lines", "parsed", "layout", "unrecognised", "sha256", "error", "error_line"]
+    assert whole["files"][cols].equals(parts["files"][cols])
+
+
+def _cuts(path: Path, kind: str, chunk: int) -> int:
+    """How many pieces the stream cuts ``path`` into."""
+    marker = registry.get(kind).extra["chunk_marker"]
+    with open(path, "rb") as fh:
+        return sum(1 for _ in stream.iter_pieces(fh.read, marker, chunk))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kind_opts_in(kind):
+    assert stream.chunkable(registry.get(kind))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_fixture_in_tiny_pieces_equals_whole(kind, monkeypatch):
+    paths = _fixtures(kind)
+    assert len(paths) >= 2
+    for p in paths:
+        whole, parts = _parse_both(p, kind, monkeypatch, 300)
+        _check(whole, parts)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_real_fixtures_glued_in_pieces_equal_whole(kind, tmp_path, monkeypatch):
+    text = ""
+    for _ in range(3):
+        for p in _fixtures(kind):
+            body = p.read_text(encoding="utf-8")
+            text += body if body.endswith("\n") else body + "\n"
+    path = tmp_path / "glued.txt"
+    path.write_text(text, encoding="utf-8")
+    assert _cuts(path, kind, 1_000) > 5
+    whole, parts = _parse_both(path, kind, monkeypatch, 1_000)
+    _check(whole, parts, 10)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_generated_report_in_pieces_equals_whole(kind, tmp_path, monkeypatch):
+    path = tmp_path / "gen.txt"
+    all_generators()[kind].write(path, 3_000_000, seed=7)
+    assert _cuts(path, kind, 200_000) > 5
+    whole, parts = _parse_both(path, kind, monkeypatch, 200_000)
+    _check(whole, parts, 1000)
