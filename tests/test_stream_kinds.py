@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from bench.gen import all_generators  # noqa: E402
 
 #: kind -> fixture folder holding its real layouts
-FOLDERS = {"netstat.zos": "netstat"}
+FOLDERS = {"netstat.zos": "netstat", "syslog.zos": "messages"}
 KINDS = sorted(FOLDERS)
 
 
@@ -93,6 +93,8 @@ def test_real_fixtures_glued_in_pieces_equal_whole(kind, tmp_path, monkeypatch):
     for _ in range(3):
         for p in _fixtures(kind):
             body = p.read_text(encoding="utf-8")
+            if "jobName" in body:  # an OPERLOG JSON document is one piece, never glued
+                continue
             text += body if body.endswith("\n") else body + "\n"
     path = tmp_path / "glued.txt"
     path.write_text(text, encoding="utf-8")
@@ -101,10 +103,47 @@ def test_real_fixtures_glued_in_pieces_equal_whole(kind, tmp_path, monkeypatch):
     _check(whole, parts, 10)
 
 
+#: generator sources left out per kind (see the test below)
+GEN_SKIP = {
+    # the JES2 excerpt opens with an E record of a message whose M line is not in it and
+    # ends with an M line whose continuation is not in it; repeated with varied connect ids
+    # they join by chance to records thousands of lines away in a whole parse, which pieces
+    # cannot repeat (a known limit: see syslog_zos.CutPoints); JES2 is tested below
+    "syslog.zos": ("messages/jes2_syslog_ipl_adcd_z111_hercules_mixed_records.txt",),
+}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_generated_report_in_pieces_equals_whole(kind, tmp_path, monkeypatch):
+    from bench.gen import from_fixtures
+
+    keep = tuple(s for s in from_fixtures.SOURCES[kind] if s not in GEN_SKIP.get(kind, ()))
+    monkeypatch.setitem(from_fixtures.SOURCES, kind, keep)
     path = tmp_path / "gen.txt"
     all_generators()[kind].write(path, 3_000_000, seed=7)
     assert _cuts(path, kind, 200_000) > 5
     whole, parts = _parse_both(path, kind, monkeypatch, 200_000)
     _check(whole, parts, 1000)
+
+
+def test_jes2_multiline_messages_never_cut(tmp_path, monkeypatch):
+    # JES2 records in the fixture's layout: M line ending with its connect id, other
+    # records interleaved, then D and E records carrying that id (joined by connect id)
+    m = " M 4000000 ADCD     19286 05:25:45.07          00000090  IEE252I MEMBER X{n} FOUND {c}"
+    n = " N 0000000 ADCD     19286 05:25:45.78          00000290  ISG359I GRS EXIT CACHE {n}"
+    d = " D                                         {c} 00000090      PART {n} OF {c}"
+    e = " E                                         {c} 00000090      DSNAME = *"
+    rows = []
+    for i in range(3000):
+        c = 100 + i % 900
+        rows += [m.format(n=i, c=c), n.format(n=i), d.format(n=i, c=c), n.format(n=i),
+                 e.format(c=c)]  # fmt: skip
+    path = tmp_path / "jes2.txt"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert _cuts(path, "syslog.zos", 5_000) > 20
+    whole, parts = _parse_both(path, "syslog.zos", monkeypatch, 5_000)
+    _check(whole, parts, 6000)
+    msgs = parts["messages"]
+    joined = msgs[msgs["record_type"] == "M"]["text"]
+    assert len(joined) == 3000
+    assert joined.str.endswith("DSNAME = *").all()

@@ -46,8 +46,9 @@ def chunkable(k: Kind | None) -> bool:
 def _cut(buf: bytes, marker: bytes | re.Pattern, start: int) -> int:
     """Offset of the first line at or after ``start`` that begins (after blanks) with
     ``marker``; -1 when there is none. ``marker`` may also be a compiled bytes pattern
-    (``re.MULTILINE``, anchored with ``^``): the first line it matches is the cut."""
-    if isinstance(marker, re.Pattern):
+    (``re.MULTILINE``, anchored with ``^``) or any object with such a ``search(buf, pos)``
+    method (returning None or a match with ``start()``): the first line it finds is the cut."""
+    if not isinstance(marker, bytes):
         return _cut_re(buf, marker, start)
     pos = buf.find(marker, start)
     while pos >= 0:
@@ -58,7 +59,7 @@ def _cut(buf: bytes, marker: bytes | re.Pattern, start: int) -> int:
     return -1
 
 
-def _cut_re(buf: bytes, rx: re.Pattern, start: int) -> int:
+def _cut_re(buf: bytes, rx, start: int) -> int:
     """Start of the first line at or after ``start`` (> 0) where ``rx`` matches; -1 if none.
     A match that does not begin a line (``rx`` not anchored) is skipped."""
     m = rx.search(buf, max(start, 1))
