@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from bench.gen import all_generators  # noqa: E402
 
 #: kind -> fixture folder holding its real layouts
-FOLDERS = {"netstat.zos": "netstat", "syslog.zos": "messages"}
+FOLDERS = {"netstat.zos": "netstat", "syslog.zos": "messages", "systcpda.summary": "systcpda"}
 KINDS = sorted(FOLDERS)
 
 
