@@ -19,7 +19,12 @@ sys.path.insert(0, str(ROOT))
 from bench.gen import all_generators  # noqa: E402
 
 #: kind -> fixture folder holding its real layouts
-FOLDERS = {"netstat.zos": "netstat", "syslog.zos": "messages", "systcpda.summary": "systcpda"}
+FOLDERS = {
+    "netstat.zos": "netstat",
+    "syslog.zos": "messages",
+    "systcpda.summary": "systcpda",
+    "netstat.peer": "peers",
+}
 KINDS = sorted(FOLDERS)
 
 
@@ -147,3 +152,26 @@ def test_jes2_multiline_messages_never_cut(tmp_path, monkeypatch):
     joined = msgs[msgs["record_type"] == "M"]["text"]
     assert len(joined) == 3000
     assert joined.str.endswith("DSNAME = *").all()
+
+
+def test_peer_capture_loop_dates_carry_across_pieces(tmp_path, monkeypatch):
+    # `while true; do date; ss -tan; sleep 1; done`: the fixture's ss table under a `date`
+    # line each round; pieces cut at the ss heading must keep the date line above it
+    body = [
+        ln
+        for ln in (ROOT / "fixtures/peers/ss_tan_closewait_finwait2_lazyserver.txt")
+        .read_text(encoding="utf-8")
+        .split("\n")
+        if ln.strip() and not ln.startswith("#zdiag-sample")
+    ]
+    rows = []
+    for i in range(400):
+        rows.append(f"Mon Nov 23 17:{i // 60 % 60:02d}:{i % 60:02d} UTC 2026")
+        rows += body
+    path = tmp_path / "loop.txt"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert _cuts(path, "netstat.peer", 2_000) > 20
+    whole, parts = _parse_both(path, "netstat.peer", monkeypatch, 2_000)
+    _check(whole, parts, 400)
+    ts = parts["connections"]["snapshot_ts"]
+    assert ts.notna().all() and ts.nunique() == 400
