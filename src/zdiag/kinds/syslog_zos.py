@@ -28,6 +28,7 @@ date and time (``event_ts``) stands in.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -408,7 +409,14 @@ _CANDIDATE = re.compile(
 )
 _M_CID = re.compile(rb"(?m)^[ \t]*M[CR ][0-9A-F]{7}[ \t].*[ \t](\d{1,8})[ \t]*\r?$")
 _CONT_CID = re.compile(rb"(?m)^[ \t]*[DLE][ \t]+(\d{1,8})[ \t]+[0-9A-F]{8}(?:[ \t]|\r?$)")
-_PY_RULES = {r: re.compile(row_regex(GRAMMAR, r)) for r in RULES}
+
+
+@functools.cache
+def _py_rules() -> dict[str, re.Pattern]:
+    """The layout rules' row patterns for Python's re (compiled on first use)."""
+    return {r: re.compile(row_regex(GRAMMAR, r)) for r in RULES}
+
+
 _CONSOLE_CONT = re.compile(rf"^\s*\S+ {{3,}}(?!{mc.MSG_ID_RX}\b)")
 #: how far above and below a cut JES2 multi-line messages are checked
 CID_WINDOW = 1 << 16
@@ -458,7 +466,7 @@ def _looks_json(buf: bytes) -> bool:
 
 
 def _is_head(line: str) -> bool:
-    for rule, rx in _PY_RULES.items():
+    for rule, rx in _py_rules().items():
         if rx.match(line):
             if rule == "jes2_cont":
                 return False
