@@ -19,6 +19,7 @@ Encoding, ASA and binary checks are decided on the first piece for the whole fil
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import traceback
 from collections.abc import Iterator
@@ -44,15 +45,31 @@ def chunkable(k: Kind | None) -> bool:
     return k is not None and bool(k.extra.get("chunk_marker")) and "parse_chunk" in k.extra
 
 
-def _cut(buf: bytes, marker: bytes, start: int) -> int:
+def _cut(buf: bytes, marker: bytes | re.Pattern, start: int) -> int:
     """Offset of the first line at or after ``start`` that begins (after blanks) with
-    ``marker``; -1 when there is none."""
+    ``marker``; -1 when there is none. ``marker`` may also be a compiled bytes pattern
+    (``re.MULTILINE``, anchored with ``^``) or any object with such a ``search(buf, pos)``
+    method (returning None or a match with ``start()``): the first line it finds is the cut."""
+    if not isinstance(marker, bytes):
+        return _cut_re(buf, marker, start)
     pos = buf.find(marker, start)
     while pos >= 0:
         ls = buf.rfind(b"\n", 0, pos) + 1
         if ls >= start and ls > 0 and not buf[ls:pos].strip(b" "):
             return ls
         pos = buf.find(marker, pos + 1)
+    return -1
+
+
+def _cut_re(buf: bytes, rx, start: int) -> int:
+    """Start of the first line at or after ``start`` (> 0) where ``rx`` matches; -1 if none.
+    A match that does not begin a line (``rx`` not anchored) is skipped."""
+    m = rx.search(buf, max(start, 1))
+    while m is not None:
+        at = m.start()
+        if buf[at - 1 : at] == b"\n":
+            return at
+        m = rx.search(buf, at + 1)
     return -1
 
 

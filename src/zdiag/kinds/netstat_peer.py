@@ -60,13 +60,25 @@ def _hits(s: pl.Series, todo: np.ndarray, rule: str) -> tuple[np.ndarray, pl.Dat
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a capture that the pipeline cut just before a title, heading or
+    ``date`` line (:data:`CHUNK_AT`). ``state`` carries whether the piece starts inside a
+    UNIX-domain socket section (``in_unix``) and the time of the last ``date`` line above
+    it (``date_ts``). Returns the tables (lines numbered within the piece) and the state
+    for the next piece."""
     s = lines_series(lines)
     m: dict[str, pd.DataFrame] = {}
     remaining = np.flatnonzero(acct.status == UNMARKED)
     # a UNIX-domain socket section runs from its title to the next Internet title
     unix_from, _ = _hits(s, remaining, "unix_title")
     inet_from, _ = _hits(s, remaining, "inet_title")
+    if state.get("in_unix"):  # the section began in an earlier piece
+        unix_from = np.r_[-1, unix_from].astype(np.int64)
     in_unix = _in_section(remaining, unix_from, inet_from)
+    after = {"in_unix": bool(_in_section(np.array([len(lines)]), unix_from, inet_from)[0])}
     if in_unix.any():
         idx, _ = _hits(s, remaining[in_unix], "unix_row")
         acct.layout(idx)
@@ -90,21 +102,28 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         info = _ss_info(s, acct, conns)
         if info is not None:
             conns = info
-        conns["snapshot_ts"] = _snapshot_ts(m, conns["line"].to_numpy(dtype=np.int64) - 1)
+        conns["snapshot_ts"] = _snapshot_ts(
+            m, conns["line"].to_numpy(dtype=np.int64) - 1, state.get("date_ts")
+        )
         tables["connections"] = conns
+    after["date_ts"] = _snapshot_ts(m, np.array([len(lines)]), state.get("date_ts"))[0]
     for rule in ("date_line", "iso_date_line"):
         if rule in m:
             acct.parsed(m[rule]["idx"].to_numpy())
     if "vos_request" in m:
         tables["stack_config"] = _vos(m["vos_request"].to_pandas(use_pyarrow_extension_array=True))
         acct.parsed(m["vos_request"]["idx"].to_numpy())
-    return tables
+    return tables, after
 
 
-def _snapshot_ts(m: dict[str, pl.DataFrame], rows: np.ndarray) -> np.ndarray:
+def _snapshot_ts(m: dict[str, pl.DataFrame], rows: np.ndarray, ts0=None) -> np.ndarray:
     """The time of the last `date` line above each row (NaT when none): a capture loop of
-    `date; ss -tan` gives one snapshot_ts per iteration."""
+    `date; ss -tan` gives one snapshot_ts per iteration. ``ts0``: the time of the last one
+    in an earlier piece of the file."""
     parts = []
+    if ts0 is not None and not np.isnat(ts0):
+        ts = pl.Series("ts", np.array([ts0], dtype="datetime64[us]"))
+        parts.append(pl.DataFrame({"idx": pl.Series("idx", [-1], dtype=pl.Int64), "ts": ts}))
     if "date_line" in m:
         d = m["date_line"]
         text = d["year"] + " " + d["month"] + " " + d["day"] + " " + d["clock"]
@@ -118,7 +137,7 @@ def _snapshot_ts(m: dict[str, pl.DataFrame], rows: np.ndarray) -> np.ndarray:
     out = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[us]")
     if not parts:
         return out
-    marks = pl.concat(parts).sort("idx")
+    marks = pl.concat(parts, how="vertical_relaxed").sort("idx")
     k = np.searchsorted(marks["idx"].to_numpy(), rows, side="right") - 1
     vals = marks["ts"].to_numpy().astype("datetime64[us]")
     return np.where(k >= 0, vals[np.clip(k, 0, None)], out)
@@ -239,6 +258,15 @@ _SSROW = re.compile(r"^\s*(?:tcp\s+)?(?:ESTAB|LISTEN|CLOSE-WAIT|FIN-WAIT-[12]|TI
 _VOS = re.compile(r"^\s*(?:set_longword|set_stcp_param(?:eter)?)\s+\S+\s+\S+\s*$")
 
 
+#: where the stream may cut a large capture: an Internet title, a connection table heading
+#: or a `date` output line (never between an ss row and its -i info lines)
+CHUNK_AT = re.compile(
+    rb"(?m)^[ \t]*(?:Active[ \t]+Internet[ \t]+connections|Proto[ \t]+Recv-Q[ \t]+Send-Q"
+    rb"|(?:Netid[ \t]+)?State[ \t]+Recv-Q[ \t]+Send-Q"
+    rb"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[ \t]+[A-Z][a-z][a-z][ \t]+\d)"
+)
+
+
 def detect(head: list[str]) -> float:
     score = 0.0
     for ln in head:
@@ -264,7 +292,13 @@ register(
             "peers/linux_netstat_stuck_states_coolshell.txt",
             "peers/ss_tan_closewait_finwait2_lazyserver.txt",
         ),
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # large captures are cut before a title, heading or date line and parsed piece by
+            # piece (memory stays bounded); see zdiag.stream
+            "chunk_marker": CHUNK_AT,
+            "parse_chunk": parse_chunk,
+        },
         path="every row rule compiled from the grammar and run vectorised (polars); sockets "
         "split by the grammar's socket rules",
     )

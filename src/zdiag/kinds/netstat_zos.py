@@ -125,7 +125,7 @@ def _pd(df: pl.DataFrame) -> pd.DataFrame:
     return df.to_pandas(use_pyarrow_extension_array=True)
 
 
-def _snapshots(m: dict[str, pl.DataFrame]) -> pd.DataFrame:
+def _snapshots(m: dict[str, pl.DataFrame], carry: dict | None = None) -> pd.DataFrame:
     parts = []
     for rule in ("title_line", "legacy_title", "console_title"):
         if rule in m:
@@ -145,9 +145,31 @@ def _snapshots(m: dict[str, pl.DataFrame]) -> pd.DataFrame:
                              "clock": [], "snapshot_ts": []})  # fmt: skip
     snaps = pd.concat(parts, ignore_index=True).sort_values("idx", kind="stable")
     snaps = snaps.reset_index(drop=True)
-    snaps["snapshot_ts"] = nc.snapshot_times(snaps["clock"].where(snaps["clock"].notna(), None)
-                                             .tolist())  # fmt: skip
+    clocks = snaps["clock"].where(snaps["clock"].notna(), None).tolist()
+    snaps["snapshot_ts"] = _snapshot_times(clocks, carry or {})
     return snaps
+
+
+def _snapshot_times(clocks: list, carry: dict) -> pd.Series:
+    """nc.snapshot_times, continued from an earlier piece of the file: ``carry`` holds the
+    last clock seen before this piece (``clock``) and the days rolled so far (``days``)."""
+    clock0, days0 = carry.get("clock"), carry.get("days", 0)
+    if clock0 is None and not days0:
+        return nc.snapshot_times(clocks)
+    ts = nc.snapshot_times([clock0, *clocks]).iloc[1:].reset_index(drop=True)
+    return (ts + pd.Timedelta(days=days0)).astype("datetime64[us]")
+
+
+def _carry_after(snaps: pd.DataFrame, carry: dict) -> dict:
+    """The snapshot state after this piece: its last clock and the days rolled so far."""
+    ts = snaps["snapshot_ts"] if len(snaps) else pd.Series([], dtype="datetime64[us]")
+    ok = ts.notna().to_numpy()
+    if not ok.any():
+        return {"clock": carry.get("clock"), "days": carry.get("days", 0)}
+    k = np.flatnonzero(ok)[-1]
+    last = pd.Timestamp(ts.iloc[k])
+    return {"clock": snaps["clock"].iloc[k],
+            "days": int((last.normalize() - pd.Timestamp(nc.NO_DATE)).days)}  # fmt: skip
 
 
 def _take(values: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -197,12 +219,22 @@ def _pairs_long(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a report that the pipeline cut just before a title line (so no
+    block or section spans two pieces). ``state`` carries ``clock`` and ``days``: the last
+    snapshot clock before this piece and the days its date has rolled (see module doc).
+    Returns the tables (lines numbered within the piece) and the state for the next piece.
+    """
     s = _series(lines)
     body, msgid = _bodies(s)
     m = _match_rules(body, msgid, acct)
     for rule in LAYOUT_RULES & set(m):
         acct.layout(m[rule]["idx"].to_numpy())
-    snaps = _snapshots(m)
+    snaps = _snapshots(m, state)
+    carry = _carry_after(snaps, state)
     for rule in ("title_line", "legacy_title", "console_title"):
         if rule in m:
             acct.parsed(m[rule]["idx"].to_numpy())
@@ -341,7 +373,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     if len(msg_idx):
         acct.parsed(msg_idx)
         tables["messages"] = _messages(msg_idx, msgid, body, snaps)
-    return tables
+    return tables, carry
 
 
 def _attach(fields: list[pl.DataFrame], blocks: pd.DataFrame) -> pl.DataFrame | None:
@@ -599,6 +631,12 @@ def _messages(idx: np.ndarray, msgid: np.ndarray, body: pl.Series, snaps) -> pd.
     return out.drop(columns=["stack", "release"])
 
 
+#: where the stream may cut a large report: a title line (grammar title_line, optionally
+#: after its message ID) that starts a snapshot
+CHUNK_AT = re.compile(
+    rb"(?m)^[ \t]*(?:EZ[ZDAB]\d{4}[IEWAD][ \t]+)?MVS TCP/IP NETSTAT CS V\d+R\d+(?:\.\d+)?"
+    rb"[ \t]+TCPIP Name:[ \t]*[A-Za-z@#$][A-Za-z0-9@#$]{0,7}[ \t]+\d{1,2}:\d\d:\d\d[ \t]*\r?$"
+)
 _TITLE = re.compile(r"MVS TCP/IP NETSTAT CS V\d+R\d+\s+TCPIP Name:\s*\S+\s+\d{1,2}:\d\d:\d\d")
 _CONSOLE = re.compile(r"^\s*EZ[ZD]\d{4}I\s+NETSTAT CS V\d+R\d+")
 _LEGACY = re.compile(r"^\s*MVS TCP/IP Netstat V\d+R\d+")
@@ -630,7 +668,13 @@ register(
             "netstat/uss_netstat_conn_short_v2r5_wmlz.txt",
             "netstat/tso_netstat_all_msgid_ttls_v2r4_partial.txt",
         ),
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # large files are cut before a snapshot's title line and parsed piece by piece
+            # (memory stays bounded); see zdiag.stream
+            "chunk_marker": CHUNK_AT,
+            "parse_chunk": parse_chunk,
+        },
         path="every line rule compiled from the grammar and run vectorised (polars); blocks by "
         "searchsorted over block starts; detail fields pivoted from a long frame",
     )

@@ -28,6 +28,7 @@ date and time (``event_ts``) stands in.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -77,8 +78,20 @@ def _frame(pos, role, layout, text, stamp=None, host=None, job=None, pid=None, c
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a log that the pipeline cut just before a message's first line
+    (see :class:`CutPoints`: never inside a multi-line message). ``state`` carries what the
+    time stamps need from the pieces before: the console clock of the last message and the
+    days rolled (``console_secs``, ``console_days``), and the syslogd year inference
+    (``year`` once fixed, ``dated_year`` of the first dated message, the last syslogd
+    ``month`` and the years added so far, ``bump``). Returns the tables (lines numbered
+    within the piece) and the state for the next piece.
+    """
     if _is_json(lines):
-        return {"messages": _parse_json(lines, acct)}
+        return {"messages": _parse_json(lines, acct)}, state
     s = lines_series(lines)
     remaining = acct.status == UNMARKED
     frames: list[pl.DataFrame] = []
@@ -99,7 +112,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     if len(free):
         frames.append(_frame(free, "free", "", s.gather(free).str.strip_chars()))
     if not frames:
-        return {}
+        return {}, state
     recs = pl.concat(frames).sort("pos")
     heads, conts, bad = _attach(recs)
     acct.unrecognised(
@@ -107,7 +120,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         "no message id, time stamp or record prefix, and no message above to continue",
     )
     if not len(heads):
-        return {}
+        return {}, state
     acct.parsed(heads["pos"].to_numpy())
     acct.parsed(conts["pos"].to_numpy())
     # only messages with continuation lines need a join; most are one line
@@ -122,7 +135,8 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         .then(pl.col("text").fill_null(""))
         .otherwise(pl.concat_str([pl.col("text").fill_null(""), pl.col("tail")], separator=" "))
     )
-    ts = _timestamps(heads).to_pandas().astype("datetime64[us]")
+    ts, carry = _timestamps(heads, state)
+    ts = ts.to_pandas().astype("datetime64[us]")
     text = heads["joined"]
     df = mc.message_frame(
         heads["pos"].to_numpy() + 1,
@@ -136,8 +150,8 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     df["multiline_id"] = mc.to_pandas(heads["cid"])
     # JES2 record type and request type as printed: N/M/W/O/X (+ C command, R response)
     df["record_type"] = mc.to_pandas(heads["rec"])
-    _syslog_years(df, heads)
-    return {"messages": df}
+    carry.update(_syslog_years(df, heads, state))
+    return {"messages": df}, carry
 
 
 def _where(mask: np.ndarray, a: pl.Series, b: pl.Series | None) -> pl.Series:
@@ -225,8 +239,9 @@ def _parse_ts(stamp: pl.Series, fmt: str) -> pl.Series:
     )
 
 
-def _timestamps(heads: pl.DataFrame) -> pl.Series:
-    """The log's own time stamp of each message (polars; see the module docstring)."""
+def _timestamps(heads: pl.DataFrame, carry: dict) -> tuple[pl.Series, dict]:
+    """The log's own time stamp of each message (polars; see the module docstring), and the
+    console clock state after the last message (``carry`` is the one before the first)."""
     layout, stamp = heads["layout"], heads["stamp"]
     iso = _parse_ts(stamp.str.replace("T", " ", literal=True), "%Y-%m-%d %H:%M:%S%.f")
     jes2 = _parse_ts(stamp, "%y%j %H:%M:%S%.f").fill_null(_parse_ts(stamp, "%Y%j %H:%M:%S%.f"))
@@ -235,8 +250,9 @@ def _timestamps(heads: pl.DataFrame) -> pl.Series:
     is_console = pl.col("layout") == "console_line"
     # a time-only prefix: a day is added each time the clock goes back by over 12 hours
     secs = pl.col("console").dt.epoch("s")
-    back = (secs.diff().fill_null(0) < -43200).cast(pl.Int64)
-    days = pl.when(is_console).then(back).otherwise(0).cum_sum()
+    prev = secs.shift(1, fill_value=carry.get("console_secs"))
+    back = ((secs - prev).fill_null(0) < -43200).cast(pl.Int64)
+    days = pl.when(is_console).then(back).otherwise(0).cum_sum() + carry.get("console_days", 0)
     ts = (
         pl.when(pl.col("layout") == "jes2_line")
         .then(pl.col("jes2"))
@@ -246,23 +262,40 @@ def _timestamps(heads: pl.DataFrame) -> pl.Series:
         .then(pl.col("console") + pl.duration(days=days))
         .otherwise(None)
     )
-    return frame.select(ts.alias("ts")).to_series()
+    out = frame.select(ts.alias("ts"), secs.alias("secs"), days.alias("days"))
+    after = {"console_secs": out["secs"][-1], "console_days": int(out["days"][-1])}
+    return out["ts"], after
 
 
-def _syslog_years(df: pd.DataFrame, heads: pl.DataFrame) -> None:
-    """``Mmm dd hh:mm:ss`` has no year: take it from a dated message, else 1900."""
+def _syslog_years(df: pd.DataFrame, heads: pl.DataFrame, carry: dict) -> dict:
+    """``Mmm dd hh:mm:ss`` has no year: take it from a dated message, else 1900.
+
+    In a file parsed in pieces (``carry`` from the pieces before) the year is fixed by the
+    first piece that holds syslogd lines: its first dated syslogd message, else the first
+    dated message so far, else 1900 (a whole parse would also look further down the file).
+    Returns the state for the next piece."""
+    dated_all = df["event_ts"].dropna()
+    dated_year = carry.get("dated_year")
+    if dated_year is None and len(dated_all):
+        dated_year = int(dated_all.iloc[0].year)
+    after = {"year": carry.get("year"), "dated_year": dated_year,
+             "month": carry.get("month"), "bump": carry.get("bump", 0)}  # fmt: skip
     sl = (heads["layout"] == "syslogd_line").to_numpy()
     if not sl.any():
-        return
-    own = df["event_ts"][sl].dropna()  # a TRMD message in the same syslogd file
-    dated = own if len(own) else df["event_ts"].dropna()
-    year = int(dated.iloc[0].year) if len(dated) else NO_YEAR
+        return after
+    year = carry.get("year")
+    if year is None:
+        own = df["event_ts"][sl].dropna()  # a TRMD message in the same syslogd file
+        year = int(own.iloc[0].year) if len(own) else (dated_year or NO_YEAR)
     stamp = heads["stamp"].filter(pl.Series(sl))
     month = ("2000 " + stamp.str.slice(0, 3) + " 01").str.strptime(pl.Date, "%Y %b %d").dt.month()
-    bump = (month.diff().fill_null(0) < 0).cast(pl.Int64).cum_sum()
+    month = month.cast(pl.Int64)
+    prev = month.shift(1, fill_value=carry.get("month"))
+    bump = ((month - prev).fill_null(0) < 0).cast(pl.Int64).cum_sum() + after["bump"]
     text = (bump + year).cast(pl.String) + " " + stamp
     got = text.str.strptime(pl.Datetime("us"), "%Y %b %d %H:%M:%S%.f", strict=False)
     df.loc[sl, "ts"] = got.to_pandas().astype("datetime64[us]").to_numpy()
+    return {**after, "year": year, "month": month[-1], "bump": int(bump[-1])}
 
 
 # ---- OPERLOG via z/OSMF (JSON, or the same object written as a script literal) ----------
@@ -368,6 +401,92 @@ def _json_rows(item_line: np.ndarray, got: dict[str, pl.Series]) -> pd.DataFrame
     return df
 
 
+# ---- where a large log may be cut (zdiag.stream) ----------------------------------------
+
+_CANDIDATE = re.compile(
+    rb"(?m)^[ \t]*(?:[NMWOXS][CR ][0-9A-F]{7}[ \t]|[A-Z][a-z][a-z][ \t]|\d{4}-\d\d-\d\d[T \t]"
+    rb"|\d\d:\d\d:\d\d|[A-Z$])"
+)
+_M_CID = re.compile(rb"(?m)^[ \t]*M[CR ][0-9A-F]{7}[ \t].*[ \t](\d{1,8})[ \t]*\r?$")
+_CONT_CID = re.compile(rb"(?m)^[ \t]*[DLE][ \t]+(\d{1,8})[ \t]+[0-9A-F]{8}(?:[ \t]|\r?$)")
+
+
+@functools.cache
+def _py_rules() -> dict[str, re.Pattern]:
+    """The layout rules' row patterns for Python's re (compiled on first use)."""
+    return {r: re.compile(row_regex(GRAMMAR, r)) for r in RULES}
+
+
+_CONSOLE_CONT = re.compile(rf"^\s*\S+ {{3,}}(?!{mc.MSG_ID_RX}\b)")
+#: how far above and below a cut JES2 multi-line messages are checked
+CID_WINDOW = 1 << 16
+
+
+class _Cut:
+    def __init__(self, at: int):
+        self._at = at
+
+    def start(self) -> int:
+        return self._at
+
+
+class CutPoints:
+    """The stream's ``chunk_marker`` for this kind: ``search(buf, pos)`` finds the first
+    line at or after ``pos`` where a log may be cut, or None.
+
+    A cut line is one the parser takes as a message's first line (its first matching layout
+    rule is a head, a console line is not a continuation), so continuation and wrapped lines
+    below it never belong to a message above. JES2 multi-line messages are joined by
+    connect id: a cut is refused while a continuation record within ``CID_WINDOW`` below
+    has its ``M`` line within ``CID_WINDOW`` above. OPERLOG JSON is never cut."""
+
+    def search(self, buf: bytes, pos: int):
+        if _looks_json(buf):
+            return None
+        for m in _CANDIDATE.finditer(buf, pos):
+            at = m.start()
+            if buf[at - 1 : at] != b"\n" and at > 0:
+                continue
+            end = buf.find(b"\n", at)
+            if end < 0:  # the last line may be incomplete
+                return None
+            line = buf[at:end].rstrip(b"\r").decode("latin-1")
+            if _is_head(line) and _no_open_message(buf, at):
+                return _Cut(at)
+        return None
+
+
+_JSON_KEY_B = re.compile(rb"""(?m)^[ \t]*["']?(jobName|message)["']?[ \t]*:""")
+
+
+def _looks_json(buf: bytes) -> bool:
+    head = buf[:65536]
+    keys = {m.group(1) for m in _JSON_KEY_B.finditer(head)}
+    return head.lstrip()[:1] in (b"{", b"[") or keys == {b"jobName", b"message"}
+
+
+def _is_head(line: str) -> bool:
+    for rule, rx in _py_rules().items():
+        if rx.match(line):
+            if rule == "jes2_cont":
+                return False
+            return not (rule == "console_line" and _CONSOLE_CONT.match(line))
+    return False
+
+
+def _no_open_message(buf: bytes, at: int) -> bool:
+    above = {m.group(1) for m in _M_CID.finditer(buf, max(0, at - CID_WINDOW), at)}
+    if not above:
+        return True
+    lo, hi = at, min(len(buf), at + CID_WINDOW)
+    opened = {(m.start(), m.group(1)) for m in _M_CID.finditer(buf, lo, hi)}
+    for m in _CONT_CID.finditer(buf, lo, hi):
+        cid = m.group(1)
+        if cid in above and not any(p < m.start() and c == cid for p, c in opened):
+            return False
+    return True
+
+
 # ---- detection ---------------------------------------------------------------------------
 
 _DETECT = {
@@ -419,7 +538,13 @@ register(
             "messages/jes2_syslog_ipl_adcd_z111_hercules_mixed_records.txt",
             "messages/seed002_ezz8672i_example.txt",
         ),
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # large logs are cut before a message's first line, never inside a multi-line
+            # message, and parsed piece by piece (memory stays bounded); see zdiag.stream
+            "chunk_marker": CutPoints(),
+            "parse_chunk": parse_chunk,
+        },
         path="line layouts: grammar row patterns, polars (vectorised); multi-line joins: "
         "as-of joins; message fields: templates (grammars/messages/) per message id, polars",
     )

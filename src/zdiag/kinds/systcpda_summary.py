@@ -30,6 +30,8 @@ the record line right above it by position (numpy).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -59,6 +61,15 @@ def _match(s: pl.Series, rule: str, todo: np.ndarray) -> tuple[np.ndarray, pl.Da
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a SUMMARY listing that the pipeline cut just before a record line
+    (:data:`CHUNK_AT`; never between a record's two lines). ``state`` carries the last
+    ``**** yyyy/mm/dd`` date (``date``) and the clock of the last record with the days
+    rolled so far (``secs``, ``days``). Returns the tables (lines numbered within the
+    piece) and the state for the next piece."""
     s = common.series(lines)
     n = len(lines)
     # ---- record lines (hot path: one pattern over all lines) ------------------------
@@ -89,38 +100,60 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     acct.layout(head_idx)
     date_marks = common.mark_layout(lines, s, acct)
     out: dict[str, pd.DataFrame] = {}
-    packets = [_packets(rows, row_idx, dest, dest_pos[below], date_marks)] if len(rows) else []
-    exp = _export(s, acct)
+    after = dict(state)
+    if date_marks:
+        after["date"] = date_marks[max(date_marks)]
+    packets = []
+    if len(rows):
+        pk, after = _packets(rows, row_idx, dest, dest_pos[below], date_marks, state, after)
+        packets.append(pk)
+    exp = _export(s, acct, state)
     if exp is not None:
-        packets.append(exp)
-    if packets:
-        out["packets"] = pd.concat(packets, ignore_index=True) if len(packets) > 1 else packets[0]
+        packets.append(exp[0])
+        after.update(exp[1])
+    if len(packets) > 1:  # a listing and CSV records in one file: in file order
+        both = pd.concat(packets, ignore_index=True)
+        out["packets"] = both.sort_values("line", kind="stable", ignore_index=True)
+    elif packets:
+        out["packets"] = packets[0]
     out.update(common.parse_sections(lines, s, acct))
     orphans, _ = _match(s, "summary_dest", np.flatnonzero(acct.status == UNMARKED))
     acct.unrecognised(orphans, "SUMMARY destination line without a record line above it")
     acct.claim_rest("not a SUMMARY record, heading or EXPORT CSV record")
-    return out
+    return out, after
 
 
-def _dates(rows: np.ndarray, marks: dict[int, str]) -> np.ndarray:
+def _dates(rows: np.ndarray, marks: dict[int, str], date0: str = NO_DATE) -> np.ndarray:
+    """The date of the last date line above each record (``date0`` above the first)."""
     if not marks:
-        return np.full(len(rows), NO_DATE, dtype=object)
+        return np.full(len(rows), date0, dtype=object)
     pos = np.array(sorted(marks), dtype=np.int64)
     vals = np.array([marks[p] for p in pos], dtype=object)
     k = np.searchsorted(pos, rows, side="right") - 1
-    return np.where(k >= 0, vals[np.clip(k, 0, None)], NO_DATE).astype(object)
+    return np.where(k >= 0, vals[np.clip(k, 0, None)], date0).astype(object)
 
 
 def timestamps(date: np.ndarray, time: pl.Series) -> pd.Series:
     """Join date and clock; add a day each time the clock goes back by more than 12 hours."""
+    return _timestamps(date, time, {})[0]
+
+
+def _timestamps(date: np.ndarray, time: pl.Series, carry: dict) -> tuple[pd.Series, dict]:
+    """:func:`timestamps` continued from an earlier piece: ``carry`` holds the clock of the
+    record before (``secs``, seconds since midnight) and the days added so far (``days``).
+    Returns the time stamps and the state after the last record."""
     clock = pd.Series(time.to_list(), dtype=object)
     text = pd.Series(date, dtype=object) + " " + clock.fillna("00:00:00.0")
     ts = pd.to_datetime(text, format="%Y/%m/%d %H:%M:%S.%f", errors="coerce")
     secs = (ts - ts.dt.normalize()).dt.total_seconds().to_numpy()
-    days = np.cumsum(np.r_[False, np.diff(secs) < -43200])
+    prev = carry.get("secs")
+    back = np.diff(np.r_[np.nan if prev is None else prev, secs]) < -43200
+    days = np.cumsum(back) + carry.get("days", 0)
     ts = ts + pd.to_timedelta(days, unit="D")
     ts[clock.isna().to_numpy()] = pd.NaT
-    return ts.astype("datetime64[us]")
+    after = {"secs": float(secs[-1]) if len(secs) else prev,
+             "days": int(days[-1]) if len(days) else carry.get("days", 0)}  # fmt: skip
+    return ts.astype("datetime64[us]"), after
 
 
 def _ends(df: pl.DataFrame, outbound: pl.Expr) -> pl.DataFrame:
@@ -165,7 +198,7 @@ def _to_pandas(df: pl.DataFrame, line: np.ndarray, ts: pd.Series) -> pd.DataFram
     return frame
 
 
-def _packets(rows: pl.DataFrame, row_idx, dest: pl.DataFrame, dpos, date_marks) -> pd.DataFrame:
+def _packets(rows: pl.DataFrame, row_idx, dest: pl.DataFrame, dpos, date_marks, state, after):
     take = pl.Series("take", dpos, dtype=pl.Int64)
     take = pl.select(pl.when(take >= 0).then(take)).to_series()  # null: no line 2
     empty = pl.Series([None] * len(rows), dtype=pl.String)
@@ -208,12 +241,13 @@ def _packets(rows: pl.DataFrame, row_idx, dest: pl.DataFrame, dpos, date_marks) 
         data_ascii=text.str.slice(10, 8),
     )
     df = _ends(df, pl.col("direction") == "out")
-    ts = timestamps(_dates(row_idx, date_marks), rows["time"])
-    return _to_pandas(df, row_idx, ts)
+    dates = _dates(row_idx, date_marks, state.get("date", NO_DATE))
+    ts, clock = _timestamps(dates, rows["time"], state)
+    return _to_pandas(df, row_idx, ts), {**after, **clock}
 
 
 # ---- EXPORT(SUMMARY) CSV --------------------------------------------------------------
-def _export(s: pl.Series, acct: Accounting) -> pd.DataFrame | None:
+def _export(s: pl.Series, acct: Accounting, state: dict) -> tuple[pd.DataFrame, dict] | None:
     """CSV records, folded or not: a record is a run of lines ending in ',' plus the next."""
     if not s.str.contains('"', literal=True).any():
         return None
@@ -273,8 +307,16 @@ def _export(s: pl.Series, acct: Accounting) -> pd.DataFrame | None:
         }
     )
     df = _ends(df, pl.col("direction") == "out")
-    ts = timestamps(np.full(len(df), NO_DATE, dtype=object), df["time"])
-    return _to_pandas(df, first, ts)
+    carry = {"secs": state.get("csv_secs"), "days": state.get("csv_days", 0)}
+    ts, clock = _timestamps(np.full(len(df), NO_DATE, dtype=object), df["time"], carry)
+    return _to_pandas(df, first, ts), {"csv_secs": clock["secs"], "csv_days": clock["days"]}
+
+
+#: where the stream may cut a large listing: a record line (DP, Nr, time), never the line
+#: after a CSV line ending with ``,`` (an EXPORT record folded over lines goes on there)
+CHUNK_AT = re.compile(
+    rb"(?m)(?<!,\n)(?<!,\r\n)(?<!, \n)^[ \t]*[IO][TUIGDP][ \t]+\d+[ \t]+\d\d:\d\d:\d\d"
+)
 
 
 def detect(head: list[str]) -> float:
@@ -304,7 +346,13 @@ register(
             "systcpda/summary_ftp_ibm_fig1.txt",
             "systcpda/export_summary_csv_ipv4_ipv6.txt",
         ),
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # large listings are cut before a record line and parsed piece by piece (memory
+            # stays bounded); see zdiag.stream
+            "chunk_marker": CHUNK_AT,
+            "parse_chunk": parse_chunk,
+        },
         path="record lines: grammar row pattern (summary_row), polars (vectorised); line 2 "
         "paired by position (numpy); CSV: folded lines joined by a polars group-by, then "
         "the export_row pattern",
