@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tools.samples import parse_text, sample_lines
 
 import zdiag
 from zdiag.kinds.registry import detect_lines
@@ -18,18 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / "fixtures" / "peers"
 
 
-def parse_text(tmp_path: Path, text: str):
-    p = tmp_path / "peer.txt"
-    p.write_text(text, encoding="utf-8")
-    return zdiag.parse([p])
-
-
 def _sample(name: str) -> list[str]:
-    return [
-        ln
-        for ln in (PEERS / name).read_text(encoding="utf-8").splitlines()
-        if not ln.startswith("#zdiag-sample")
-    ]
+    return sample_lines(PEERS / name)
 
 
 def test_linux_netstat_colon_separator_and_states():

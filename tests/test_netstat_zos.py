@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tools.samples import parse_text, sample_lines
 
 import zdiag
 from zdiag.kinds import netstat_common as nc
@@ -28,18 +29,8 @@ SHORT_HEAD = [
 LONG_HEAD = ["User Id  Conn     State", "-------  ----     -----"]
 
 
-def parse_text(tmp_path: Path, text: str, name: str = "in.txt"):
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return zdiag.parse([p])
-
-
 def _sample(name: str) -> list[str]:
-    return [
-        ln
-        for ln in (NS / name).read_text(encoding="utf-8").splitlines()
-        if not ln.startswith("#zdiag-sample")
-    ]
+    return sample_lines(NS / name)
 
 
 def test_conn_short_rows_and_title(tmp_path):
