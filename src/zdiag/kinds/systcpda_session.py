@@ -111,6 +111,17 @@ def _extract(s: pl.Series, pattern: str) -> pl.DataFrame:
     return pl.concat(list(_POOL.map(lambda part: extract(part, pattern), parts)))
 
 
+def _accept(acct: Accounting, idx: np.ndarray, mapped: pl.Series, raw: pl.Series,
+            reason: str) -> np.ndarray:  # fmt: skip
+    """Lines whose ``mapped`` value is known are parsed; the others are unrecognised with
+    ``reason`` naming their ``raw`` text. Returns the mask of parsed lines."""
+    bad = mapped.is_null().to_numpy()
+    for i, text in zip(idx[bad].tolist(), raw.filter(mapped.is_null()).to_list(), strict=True):
+        acct.unrecognised(i, reason.format(text))
+    acct.parsed(idx[~bad])
+    return ~bad
+
+
 def _field_frame(**cols) -> pl.DataFrame:
     n = len(next(iter(cols.values())))
     return pl.DataFrame(
@@ -149,12 +160,7 @@ def _rule_fields(rule: str, idx: np.ndarray, got: pl.DataFrame, acct: Accounting
         return _field_frame(idx=idx, ord=np.zeros(n, np.int8), key=key, s=addr)
     if rule == "count_line":
         cls = col("flag_char").replace_strict(FLAG_LETTERS, default=None, return_dtype=pl.String)
-        bad = cls.is_null().to_numpy()
-        for i, ch in zip(idx[bad].tolist(), col("flag_char").filter(cls.is_null()).to_list(),
-                         strict=True):  # fmt: skip
-            acct.unrecognised(i, f"unknown flag class ({ch})")
-        ok = ~bad
-        acct.parsed(idx[ok])
+        ok = _accept(acct, idx, cls, col("flag_char"), "unknown flag class ({})")
         keep = pl.Series(ok)
         cls = cls.filter(keep)
         m = int(ok.sum())
@@ -166,12 +172,7 @@ def _rule_fields(rule: str, idx: np.ndarray, got: pl.DataFrame, acct: Accounting
         ])  # fmt: skip
     if rule == "stamp_line":
         key = col("label").str.to_lowercase().replace_strict(_STAMP_KEYS, default=None)
-        bad = key.is_null().to_numpy()
-        for i, label in zip(idx[bad].tolist(), col("label").filter(key.is_null()).to_list(),
-                            strict=True):  # fmt: skip
-            acct.unrecognised(i, f"session field not known to zdiag: {label!r}")
-        ok = ~bad
-        acct.parsed(idx[ok])
+        ok = _accept(acct, idx, key, col("label"), "session field not known to zdiag: {!r}")
         keep = pl.Series(ok)
         stamp = (col("date") + " " + col("clock")).filter(keep)
         return _field_frame(idx=idx[ok], ord=np.zeros(int(ok.sum()), np.int8),
