@@ -149,3 +149,34 @@ def test_packet_rows_matched_in_slices_on_several_cores(tmp_path, monkeypatch):
     many = zdiag.parse([path])
     for name in ("packets", "sessions", "unrecognised"):
         pd.testing.assert_frame_equal(one[name], many[name], obj=name)
+
+
+def test_a_failing_preparation_is_the_file_error_and_every_line_is_counted(tmp_path, monkeypatch):
+    """``prepare_chunk`` runs one piece ahead on another thread; when it raises, the piece's
+    lines are counted as unrecognised and the error names the parser, as for parse_chunk."""
+    from zdiag.kinds import registry
+
+    path = tmp_path / "session.txt"
+    all_generators()["systcpda.session"].write(path, 60_000, seed=5)
+    kind = registry.get("systcpda.session")
+    real = kind.extra["prepare_chunk"]
+    calls = []
+
+    def broken(lines, acct):
+        calls.append(len(lines))
+        if len(calls) == 2:
+            raise ValueError("boom in piece two")
+        return real(lines, acct)
+
+    monkeypatch.setattr(stream, "MIN_BYTES", 0)
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 20_000)
+    monkeypatch.setitem(kind.extra, "prepare_chunk", broken)
+    ts = zdiag.parse([path])
+    row = ts["files"].iloc[0]
+    assert len(calls) >= 3
+    assert "systcpda.session parser failed: ValueError: boom in piece two" in row["error"]
+    assert row["parsed"] + row["layout"] + row["unrecognised"] == row["lines"]
+    failed = ts["unrecognised"]["reason"].str.contains("parser failed")
+    # the failed piece's lines (all but its blank ones) are counted, not dropped
+    assert failed.sum() == row["unrecognised"] > calls[1] * 0.8
+    assert len(ts["packets"]) > 0  # the other pieces are still parsed

@@ -24,6 +24,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pandas as pd
 import polars as pl
@@ -86,9 +87,12 @@ def with_last(pieces: Iterator[bytes]) -> Iterator[tuple[bytes, bool]]:
 
 def iter_pieces(read, marker: bytes, size: int | None = None) -> Iterator[bytes]:
     """Cut a byte stream (``read(n)``) into pieces of about ``size`` bytes, each starting
-    at a line that begins with ``marker`` (except the first)."""
+    at a line that begins with ``marker`` (except the first).
+
+    The unread rest lives in one growing ``bytearray`` (appends and front deletes happen in
+    place), so each byte is copied once more, into the piece handed out."""
     size = size or CHUNK_BYTES
-    buf = b""
+    buf = bytearray()
     eof = False
     while True:
         while not eof and len(buf) < size * 2:
@@ -109,10 +113,10 @@ def iter_pieces(read, marker: bytes, size: int | None = None) -> Iterator[bytes]
                 continue
         if at < 0:
             if buf:
-                yield buf
+                yield bytes(buf)
             return
-        yield buf[:at]
-        buf = buf[at:]
+        yield bytes(buf[:at])
+        del buf[:at]
 
 
 def should_stream(src: Source, kind: str | None) -> tuple[Kind | None, bool]:
@@ -152,6 +156,56 @@ def _decode_piece(piece: bytes) -> Decoded:
     return _finish_lines(out, lines, False, check_binary=False)
 
 
+@dataclass
+class _Piece:
+    """One piece of a file: its bytes, decoded lines, accounting, and the kind's stateless
+    preparation (``Kind.extra["prepare_chunk"]``), or the exception it raised."""
+
+    data: bytes
+    last: bool
+    dec: Decoded
+    lines: object = None
+    acct: Accounting | None = None
+    prepared: object = None
+
+
+def _prepared(pieces: Iterator[tuple[bytes, bool]], k: Kind) -> Iterator[_Piece]:
+    """Decode each piece, pre-mark its blank lines, and run the kind's ``prepare_chunk``."""
+    from zdiag.pipeline import _premark, takes_series
+
+    prepare = k.extra.get("prepare_chunk")
+    for n, (data, last) in enumerate(pieces):
+        dec = decode(data, series=True) if n == 0 else _decode_piece(data)
+        p = _Piece(data, last, dec)
+        if not dec.error:
+            p.lines = dec.lines
+            p.acct = Accounting(len(p.lines))
+            _premark(p.lines, p.acct)
+            if isinstance(p.lines, Lines) and not takes_series(k):
+                p.lines = p.lines.tolist()
+            if prepare is not None:
+                try:
+                    p.prepared = prepare(p.lines, p.acct)
+                except Exception as exc:  # reported by the caller, as parse_chunk's would be
+                    p.prepared = exc
+        yield p
+        if dec.error:
+            return
+
+
+def _ahead(items: Iterator, pool: ThreadPoolExecutor) -> Iterator:
+    """``items``, each made on ``pool`` while the caller works on the one before: reading,
+    decoding and the stateless part of parsing piece n+1 overlap the rest of piece n."""
+    done = object()
+    fut = pool.submit(next, items, done)
+    while True:
+        item = fut.result()
+        if item is done:
+            return
+        fut = pool.submit(next, items, done)
+        yield item
+
+
 def parse_source_stream(src: Source, k: Kind, case: str = "", polars: bool = False) -> Iterator:
     """Parse a large text file piece by piece; yields a FileResult per piece.
 
@@ -161,7 +215,7 @@ def parse_source_stream(src: Source, k: Kind, case: str = "", polars: bool = Fal
     tables back as polars frames (for :func:`parse_to_parquet`, which writes them through
     Arrow without pandas); their provenance columns are added the same way.
     """
-    from zdiag.pipeline import FileResult, _premark, _provenance, takes_series
+    from zdiag.pipeline import FileResult, _provenance
 
     t0 = time.perf_counter()
     row: dict = {"case": case, "source": src.name, "kind": k.name, "encoding": "", "lines": 0,
@@ -173,12 +227,13 @@ def parse_source_stream(src: Source, k: Kind, case: str = "", polars: bool = Fal
     state: dict = {}
     line0 = 0
     parse_chunk = k.extra["parse_chunk"]
-    with open(src.path, "rb") as fh:
-        pieces = with_last(iter_pieces(fh.read, k.extra["chunk_marker"]))
-        for n, (piece, last_piece) in enumerate(pieces):
-            sha.update(piece)
-            row["bytes"] += len(piece)
-            dec = decode(piece, series=True) if n == 0 else _decode_piece(piece)
+    with open(src.path, "rb") as fh, ThreadPoolExecutor(1, thread_name_prefix="zdiag-read") as pool:
+        pieces = _ahead(_prepared(with_last(iter_pieces(fh.read, k.extra["chunk_marker"])), k),
+                        pool)  # fmt: skip
+        for n, p in enumerate(pieces):
+            sha.update(p.data)
+            row["bytes"] += len(p.data)
+            dec = p.dec
             if dec.error:  # only the first piece is checked, as a whole file would be
                 row["error"], row["error_line"] = dec.error, dec.error_line
                 yield FileResult(row)
@@ -186,23 +241,23 @@ def parse_source_stream(src: Source, k: Kind, case: str = "", polars: bool = Fal
             if dec.encoding not in encodings:
                 encodings.append(dec.encoding)
             notes.extend(f"lines {line0 + 1}-: {x}" if n else x for x in dec.notes)
-            lines = dec.lines
-            acct = Accounting(len(lines))
-            _premark(lines, acct)
-            if isinstance(lines, Lines) and not takes_series(k):
-                lines = lines.tolist()
+            lines, acct = p.lines, p.acct
             res = FileResult(row)
             try:
                 extra = {"polars": True} if polars else {}
+                if p.prepared is not None:
+                    if isinstance(p.prepared, BaseException):
+                        raise p.prepared
+                    extra["prepared"] = p.prepared
                 tables, state = parse_chunk(lines, acct, {**state, "line0": line0, **extra})
             except Exception as exc:  # a parser bug must not stop the batch
                 row["error"] = (
                     row["error"] or f"{k.name} parser failed: {type(exc).__name__}: {exc}"
                 )
-                res.traceback = traceback.format_exc()
+                res.traceback = "".join(traceback.format_exception(exc))
                 acct.claim_rest(f"{k.name} parser failed")
                 tables = {}
-            if last_piece and lines and not piece.endswith(b"\n"):
+            if p.last and lines and not p.data.endswith(b"\n"):
                 last = len(lines) - 1
                 if acct.status[last] in (0, 3) and lines[last].strip():
                     notes.append(
@@ -271,6 +326,15 @@ def _arrow_table(name: str, df: pl.DataFrame):
         else:
             cols.append(pa.nulls(n, field.type))
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _stats_columns(schema) -> list[str]:
+    """Columns whose min/max statistics are written: numbers and times (cheap, and what a
+    reader filters on); not text, where they cost a fifth of the encoding time."""
+    import pyarrow as pa
+
+    return [f.name for f in schema if not (pa.types.is_string(f.type)
+                                           or pa.types.is_large_string(f.type))]  # fmt: skip
 
 
 def _shift(df: pd.DataFrame, line0: int) -> pd.DataFrame:
@@ -356,7 +420,8 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
                 text = [c for c, t in zip(df.columns, df.dtypes, strict=True)
                         if t == pl.String and head[c].drop_nulls().n_unique() <= 50
                         and c in table.column_names]  # fmt: skip
-                pq.write_table(table, folder / f"part-{n:05d}.parquet", use_dictionary=text)
+                pq.write_table(table, folder / f"part-{n:05d}.parquet", use_dictionary=text,
+                               write_statistics=_stats_columns(table.schema))  # fmt: skip
                 counts[name] = counts.get(name, 0) + len(df)
                 return
         if not _conforms(name, df):
@@ -365,7 +430,9 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
         # flags); trying it on numbers and addresses costs more than it saves
         text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)
                 and df[c].iloc[:2000].nunique() <= 50]  # fmt: skip
-        df.to_parquet(folder / f"part-{n:05d}.parquet", index=False, use_dictionary=text)
+        df.to_parquet(folder / f"part-{n:05d}.parquet", index=False, use_dictionary=text,
+                      write_statistics=[c for c in df.columns
+                                        if not isinstance(df[c].dtype, pd.StringDtype)])  # fmt: skip
         counts[name] = counts.get(name, 0) + len(df)
 
     def write_all(tables: dict, unrec) -> None:

@@ -306,17 +306,10 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     return parse_chunk(lines, acct, {})[0]
 
 
-def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Parse one piece of a report that the pipeline cut just before a summary block.
-
-    ``state`` carries what a piece needs from the ones before it: ``line0`` (its first line's
-    0-based number in the file), ``blocks`` and ``tables`` (connection blocks and packet
-    tables seen so far, which number the ``session<k>@<line>`` and ``table<k>`` ids) and
-    ``date`` (the last date mark, for packets whose block prints no First timestamp).
-    Returns the tables (lines numbered within the piece) and the state for the next piece.
-    With ``state["polars"]`` true, ``packets`` is returned as a polars frame (same columns
-    and values; :func:`to_pandas` gives the pandas one).
-    """
+def prepare_chunk(lines, acct: Accounting) -> dict:
+    """The part of parsing a piece that needs nothing from the pieces before it (the line
+    patterns, the accounting, the summary blocks), so that :mod:`zdiag.stream` can run it
+    for the next piece while this one is finished by :func:`parse_chunk`."""
     s = lines_series(lines)
     pk = _extract(s, row_regex(GRAMMAR, "packet_row"))
     matched = pk[MATCH_GROUP].is_not_null().to_numpy()
@@ -333,6 +326,30 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         .to_numpy()
     ]
     sess_pl, block_starts = _sessions(fields)
+    return {
+        "rows": pk.filter(pl.Series(is_pkt)).drop(MATCH_GROUP),
+        "pkt_idx": pkt_idx,
+        "heading_idx": heading_idx,
+        "date_marks": date_marks,
+        "sessions": sess_pl,
+        "block_starts": block_starts,
+    }
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a report that the pipeline cut just before a summary block.
+
+    ``state`` carries what a piece needs from the ones before it: ``line0`` (its first line's
+    0-based number in the file), ``blocks`` and ``tables`` (connection blocks and packet
+    tables seen so far, which number the ``session<k>@<line>`` and ``table<k>`` ids) and
+    ``date`` (the last date mark, for packets whose block prints no First timestamp).
+    Returns the tables (lines numbered within the piece) and the state for the next piece.
+    With ``state["polars"]`` true, ``packets`` is returned as a polars frame (same columns
+    and values; :func:`to_pandas` gives the pandas one). ``state["prepared"]`` is this
+    piece's :func:`prepare_chunk`, when the caller ran it already.
+    """
+    prep = state.get("prepared") or prepare_chunk(lines, acct)
+    sess_pl, block_starts = prep["sessions"], prep["block_starts"]
 
     # ---- sessions --------------------------------------------------------------------
     sess = to_pandas(
@@ -350,12 +367,11 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         sess["conn"] = _conn_ids(sess, state.get("blocks", 0), state.get("line0", 0))
 
     # ---- packets ---------------------------------------------------------------------
-    p = pk.filter(pl.Series(is_pkt)).drop(MATCH_GROUP)
-    marks = _mark_days(date_marks)
+    marks = _mark_days(prep["date_marks"])
     if state.get("date") is not None:
         marks[-1] = state["date"]
-    packets, n_tables = _packets(p, pkt_idx, heading_idx, block_starts, sess, marks,
-                                 state.get("tables", 0))  # fmt: skip
+    packets, n_tables = _packets(prep["rows"], prep["pkt_idx"], prep["heading_idx"], block_starts,
+                                 sess, marks, state.get("tables", 0))  # fmt: skip
     if not state.get("polars"):  # zdiag.stream may take the polars frame (parquet via Arrow)
         packets = to_pandas(packets)
     out = {"packets": packets}
@@ -412,7 +428,12 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: d
     n = len(p)
     if n == 0:
         return pl.DataFrame({"line": pl.Series([], dtype=pl.Int64)}), 0
-    nr_np = p["nr"].cast(pl.Int64, strict=False).fill_null(0).to_numpy()
+    nums = p.select(  # one select: polars casts the columns in parallel
+        pl.col("nr").cast(pl.Int64, strict=False),
+        pl.col("delta").cast(pl.Float64, strict=False).alias("delta_s"),
+        *(pl.col(c).cast(pl.Int64, strict=False) for c in ("seq", "ack_num", "window", "data_len")),
+    )
+    nr_np = nums.get_column("nr").fill_null(0).to_numpy()
     # a new table starts after each heading, and wherever the packet number drops
     # (a table without a heading right after another one)
     heading_before = np.searchsorted(heading_idx, pkt_idx, side="right")
@@ -420,88 +441,83 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: d
     table_no = np.cumsum(new_table)
     nb = len(block_starts)
     blk = np.searchsorted(block_starts, pkt_idx, side="right") - 1 if nb else np.full(n, -1)
-    take = pl.Series(np.where(blk >= 0, blk, nb).astype(np.uint32))  # nb = the null row
 
-    if nb:
-        if "first_ts" in sess.columns:  # a block's own date wins over the ones above it
-            days = sess["first_ts"].to_numpy().astype("datetime64[D]")
-            used = np.unique(blk[blk >= 0])
-            used = used[~np.isnat(days[used])]
-            marks.update(zip(block_starts[used].tolist(), days[used].tolist(), strict=True))
-        conn_b = _block_column(sess, "conn", pl.String)
-    else:
-        conn_b = pl.Series("conn", [None], dtype=pl.String)
-    per_block = pl.DataFrame(
+    if nb and "first_ts" in sess.columns:  # a block's own date wins over the ones above it
+        days = sess["first_ts"].to_numpy().astype("datetime64[D]")
+        used = np.unique(blk[blk >= 0])
+        used = used[~np.isnat(days[used])]
+        marks.update(zip(block_starts[used].tolist(), days[used].tolist(), strict=True))
+    ts = _timestamps(pkt_idx, marks, p["time"], table_no)
+    inbound = (p["io"] == "I").fill_null(False).to_numpy()
+    # the connection's columns: one gather from the blocks stacked twice (outbound rows, then
+    # inbound rows with source and destination swapped), plus a null row each for packets
+    # above every block
+    conn_b = _block_column(sess, "conn", pl.String)
+    lip, rip = (
+        _block_column(sess, "local_ip", pl.String),
+        _block_column(sess, "remote_ip", pl.String),
+    )
+    lport = _block_column(sess, "local_port", pl.Int64)
+    rport = _block_column(sess, "remote_port", pl.Int64)
+    sides = pl.DataFrame({"conn": conn_b, "local_ip": lip, "local_port": lport, "remote_ip": rip,
+                          "remote_port": rport})  # fmt: skip
+    stacked = pl.concat(
         [
-            conn_b.alias("conn_b"),
-            _block_column(sess, "local_ip", pl.String).alias("lip"),
-            _block_column(sess, "remote_ip", pl.String).alias("rip"),
-            _block_column(sess, "local_port", pl.Int64).alias("lport"),
-            _block_column(sess, "remote_port", pl.Int64).alias("rport"),
+            sides.with_columns(src_ip=lip, src_port=lport, dst_ip=rip, dst_port=rport),
+            sides.with_columns(src_ip=rip, src_port=rport, dst_ip=lip, dst_port=lport),
         ]
     )
-    ts = _timestamps(pkt_idx, marks, p["time"], table_no)
+    take = np.where(blk >= 0, blk, nb) + inbound * (nb + 1)
+    conn_cols = stacked[take.astype(np.uint32)]
+    conn = conn_cols.get_column("conn")
+    if conn.null_count():  # packets of no block, or of a block without its 4-tuple
+        miss = np.flatnonzero(conn.is_null().to_numpy())
+        conn = conn.scatter(miss, ("table" + pl.Series(table_no[miss] + t0).cast(pl.String)))
     hdr = "tcp_hdr" if "tcp_hdr" in p.columns else "tcphdr"
-    base = pl.concat(
+    flags = _flag_columns(p.get_column(hdr))
+    frame = pl.DataFrame(
         [
-            p,
-            per_block.select(pl.all().gather(take)),
-            pl.DataFrame(
-                [
-                    pl.Series("_line", pkt_idx + 1, dtype=pl.Int64),
-                    pl.Series("_table", table_no + t0, dtype=pl.Int64),
-                    ts.alias("_ts"),
-                ]
-            ),
-        ],
-        how="horizontal",
-    )
-    inbound = pl.col("io") == "I"
-    flags = pl.col(hdr).fill_null("")
-
-    def pick(a: str, b: str) -> pl.Expr:
-        return pl.when(inbound).then(pl.col(a)).otherwise(pl.col(b))
-
-    frame = (
-        base.lazy()
-        .select(
-            line=pl.col("_line"),
-            conn=pl.coalesce(pl.col("conn_b"), pl.lit("table") + pl.col("_table").cast(pl.String)),
-            nr=pl.col("nr").cast(pl.Int64, strict=False),
-            ts=pl.col("_ts"),
-            time=pl.col("time"),
-            delta_s=pl.col("delta").cast(pl.Float64, strict=False),
-            direction=pl.when(inbound).then(pl.lit("in")).otherwise(pl.lit("out")),
-            protocol=pl.lit("TCP"),
-            **{
-                name: flags.str.contains(letter, literal=True)
-                for letter, name in (
-                    ("S", "syn"),
-                    ("A", "ack"),
-                    ("P", "psh"),
-                    ("F", "fin"),
-                    ("R", "rst"),
-                    ("U", "urg"),
-                )
-            },  # fmt: skip
-            tcp_flags=flags.str.replace_all(" ", "", literal=True),
-            **{
-                c: pl.col(c).cast(pl.Int64, strict=False)
-                for c in ("seq", "ack_num", "window", "data_len")
-            },  # fmt: skip
-            src_ip=pick("rip", "lip"),
-            src_port=pick("rport", "lport"),
-            dst_ip=pick("lip", "rip"),
-            dst_port=pick("lport", "rport"),
-            local_ip=pl.col("lip"),
-            local_port=pl.col("lport"),
-            remote_ip=pl.col("rip"),
-            remote_port=pl.col("rport"),
-            ibm_flag=pl.col("ibm_flag"),
-        )
-        .collect()
+            pl.Series("line", pkt_idx + 1, dtype=pl.Int64),
+            conn,
+            nums.get_column("nr"),
+            ts,
+            p.get_column("time"),
+            nums.get_column("delta_s"),
+            _DIRECTIONS.gather(inbound.astype(np.uint32)),
+            pl.repeat("TCP", n, dtype=pl.String, eager=True).alias("protocol"),
+            *flags.get_columns(),
+            *nums.select("seq", "ack_num", "window", "data_len").get_columns(),
+            *conn_cols.select(
+                "src_ip",
+                "src_port",
+                "dst_ip",
+                "dst_port",
+                "local_ip",
+                "local_port",
+                "remote_ip",
+                "remote_port",
+            ).get_columns(),  # fmt: skip
+            p.get_column("ibm_flag"),
+        ]
     )
     return frame, int(table_no[-1])
+
+
+_DIRECTIONS = pl.Series("direction", ["out", "in"], dtype=pl.String)
+_FLAG_NAMES = (("S", "syn"), ("A", "ack"), ("P", "psh"), ("F", "fin"), ("R", "rst"), ("U", "urg"))
+
+
+def _flag_columns(hdr: pl.Series) -> pl.DataFrame:
+    """The flag booleans and ``tcp_flags`` of the TcpHdr column, worked out once per distinct
+    header text (a trace has a few dozen) and joined back to the rows."""
+    text = hdr.fill_null("").alias("h")
+    distinct = text.unique()
+    per = pl.DataFrame(
+        [distinct]
+        + [distinct.str.contains(letter, literal=True).alias(name) for letter, name in _FLAG_NAMES]
+        + [distinct.str.replace_all(" ", "", literal=True).alias("tcp_flags")]
+    )
+    return text.to_frame().join(per, on="h", how="left", maintain_order="left").drop("h")
 
 
 def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
@@ -619,6 +635,7 @@ register(
             # pieces one by one (memory stays bounded); see zdiag.stream
             "chunk_marker": b"Local Ip Address:",
             "parse_chunk": parse_chunk,
+            "prepare_chunk": prepare_chunk,
         },
     )
 )
