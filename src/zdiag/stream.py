@@ -309,32 +309,29 @@ def _arrow_schema(name: str):
     return _ARROW_SCHEMAS[name]
 
 
-def _arrow_table(name: str, df: pl.DataFrame):
-    """A polars frame as the Arrow table of ``name``'s schema (columns in schema order,
-    cast, missing ones null), or None when it has columns the schema lacks."""
-    import pyarrow as pa
-
+def _schema_frame(name: str, df: pl.DataFrame) -> pl.DataFrame | None:
+    """``df`` with the columns of ``name``'s schema in order (missing ones null, cast to the
+    schema's types), or None when it has columns the schema lacks."""
     schema = _arrow_schema(name)
     if any(c not in schema.names for c in df.columns):
         return None
-    n = df.height
-    cols = []
-    for field in schema:
-        if field.name in df.columns:
-            arr = df.get_column(field.name).to_arrow(compat_level=pl.CompatLevel.oldest())
-            cols.append(arr.cast(field.type))
-        else:
-            cols.append(pa.nulls(n, field.type))
-    return pa.Table.from_arrays(cols, schema=schema)
+    types = _POLARS_TYPES.get(name)
+    if types is None:
+        import pyarrow as pa
+
+        empty = pl.from_arrow(pa.Table.from_batches([], schema=schema))
+        types = _POLARS_TYPES[name] = dict(empty.schema)
+    return df.select(
+        pl.col(c).cast(t) if c in df.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in types.items()
+    )
 
 
-def _stats_columns(schema) -> list[str]:
-    """Columns whose min/max statistics are written: numbers and times (cheap, and what a
-    reader filters on); not text, where they cost a fifth of the encoding time."""
-    import pyarrow as pa
+_POLARS_TYPES: dict[str, dict] = {}
 
-    return [f.name for f in schema if not (pa.types.is_string(f.type)
-                                           or pa.types.is_large_string(f.type))]  # fmt: skip
+
+def _pandas_metadata(schema) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in (schema.metadata or {}).items()}
 
 
 def _shift(df: pd.DataFrame, line0: int) -> pd.DataFrame:
@@ -394,8 +391,6 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
     """
     from pathlib import Path
 
-    import pyarrow.parquet as pq
-
     from zdiag.kinds.systcpda_session import to_pandas
     from zdiag.pipeline import _as_paths, parse_source
     from zdiag.sources import iter_sources
@@ -412,16 +407,14 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
         folder.mkdir(parents=True, exist_ok=True)
         n = len(list(folder.glob("part-*.parquet")))
         if isinstance(df, pl.DataFrame):
-            table = _arrow_table(name, df)
-            if table is None:  # columns beyond the schema: the pandas path keeps them
+            full = _schema_frame(name, df)
+            if full is None:  # columns beyond the schema: the pandas path keeps them
                 df = to_pandas(df)
-            else:  # straight from Arrow: the same file as the pandas path, without pandas
-                head = df.head(2000)
-                text = [c for c, t in zip(df.columns, df.dtypes, strict=True)
-                        if t == pl.String and head[c].drop_nulls().n_unique() <= 50
-                        and c in table.column_names]  # fmt: skip
-                pq.write_table(table, folder / f"part-{n:05d}.parquet", use_dictionary=text,
-                               write_statistics=_stats_columns(table.schema))  # fmt: skip
+            else:  # polars' own writer (all cores), with the Arrow schema and pandas
+                # metadata the pandas path writes, so pandas.read_parquet gives the same table
+                schema = _arrow_schema(name)
+                full.write_parquet(folder / f"part-{n:05d}.parquet", compression="snappy",
+                                   arrow_schema=schema, metadata=_pandas_metadata(schema))  # fmt: skip
                 counts[name] = counts.get(name, 0) + len(df)
                 return
         if not _conforms(name, df):
