@@ -235,14 +235,17 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
             click.echo(
                 f"rule {ov['id']}: site rule {ov['site']} overrides {ov['bundled']}", err=True
             )
+    from zdiag.spill import Spill
+
     results = []
-    for res in _with_progress(obj, parse_sources(iter_sources(paths), kind=kind)):
+    spill = Spill()  # a large trace's packets stay on disk, read back a bucket at a time
+    for res in _with_progress(obj, parse_sources(iter_sources(paths), kind=kind, spill=spill)):
         results.append(res)
         for msg in problem_lines(res.file_row):
             click.echo(msg, err=True)
         if res.traceback and obj.verbose:
             click.echo(res.traceback, err=True)
-    result = scan_tables(collect(results), ruleset, fail_on)
+    result = scan_tables(collect(results, spill=spill), ruleset, fail_on)
     for err in result.rule_errors:
         click.echo(f"RULE ERROR {err}", err=True)
     if not obj.quiet:
@@ -254,6 +257,7 @@ def scan(obj: Ctx, paths, rule_dirs, level, fail_on, kind, xlsx, sarif, junit, j
         click.echo(text, nl=False, err=to_err)
     write_reports(result, xlsx=xlsx, sarif=sarif, junit=junit, json=json_out,
                   tables_dir=tables_dir, fail_on=fail_on)  # fmt: skip
+    spill.close()
     ctx = click.get_current_context()
     code = result.exit_code(fail_on)
     if code == EXIT_INPUT:

@@ -21,7 +21,7 @@ from zdiag.decode import Lines, decode
 from zdiag.kinds import registry
 from zdiag.kinds.base import Accounting, InputError, Kind
 from zdiag.sources import Source, iter_sources
-from zdiag.tables import STR, TableSet
+from zdiag.tables import STR, TableSet, conform
 
 
 @dataclass
@@ -66,8 +66,9 @@ def _provenance(df: pd.DataFrame, case: str, source: str) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileResult:
-    """Parse one input; never raises for bad input or a parser failure."""
+def parse_source(src: Source, kind: str | None = None, case: str = "", spill=None) -> FileResult:
+    """Parse one input; never raises for bad input or a parser failure. With a
+    :class:`zdiag.spill.Spill`, a large file's packets go to it instead of into memory."""
     t0 = time.perf_counter()
     row: dict = {"case": case, "source": src.name, "kind": "", "encoding": "", "lines": 0,
                  "parsed": 0, "layout": 0, "unrecognised": 0, "bytes": src.size,
@@ -85,7 +86,7 @@ def parse_source(src: Source, kind: str | None = None, case: str = "") -> FileRe
     sk, in_pieces = stream.should_stream(src, kind)
     if in_pieces:  # a large file of a kind that can be cut: read and parse it in pieces
         try:
-            return stream.parse_source_chunked(src, sk, case)
+            return stream.parse_source_chunked(src, sk, case, spill=spill)
         except OSError as exc:
             row["kind"], row["error"] = "unknown", f"cannot read: {exc}"
             return done()
@@ -211,13 +212,19 @@ def _as_paths(paths) -> list:
     return list(paths)
 
 
-def parse_sources(sources: Iterable[Source], kind: str | None = None, case: str = ""):
-    """Yield a FileResult per source."""
+def parse_sources(sources: Iterable[Source], kind: str | None = None, case: str = "",
+                  spill=None):  # fmt: skip
+    """Yield a FileResult per source (see :func:`parse_source` for ``spill``)."""
     for src in sources:
-        yield parse_source(src, kind=kind, case=case)
+        yield parse_source(src, kind=kind, case=case, spill=spill)
 
 
-def collect(results: Iterable[FileResult]) -> TableSet:
+def collect(results: Iterable[FileResult], spill=None) -> TableSet:
+    """One TableSet of every file's tables, with zdiag's TCP analysis.
+
+    When large files' packets went to ``spill``, the other files' packets join them there,
+    the TableSet holds the rest and carries the spill (``TableSet.spill``); the analysis then
+    runs a bucket at a time in :func:`zdiag.rules.scan.scan_tables`."""
     parts: dict[str, list[pd.DataFrame]] = {"files": [], "unrecognised": []}
     for res in results:
         parts["files"].append(pd.DataFrame([res.file_row]))
@@ -225,6 +232,14 @@ def collect(results: Iterable[FileResult]) -> TableSet:
             parts["unrecognised"].append(res.unrecognised)
         for name, df in res.tables.items():
             parts.setdefault(name, []).append(df)
+    if spill is not None and spill.tables:
+        for name in list(parts):
+            if spill.wants(name):
+                for df in parts.pop(name):
+                    spill.write(name, conform(name, df))
+        tables = TableSet.concat(parts)
+        tables.spill = spill
+        return tables
     return TableSet(add_tcp_analysis(dict(TableSet.concat(parts))))
 
 

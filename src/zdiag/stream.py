@@ -340,14 +340,30 @@ def _shift(df: pd.DataFrame, line0: int) -> pd.DataFrame:
     return df
 
 
-def parse_source_chunked(src: Source, k: Kind, case: str = ""):
-    """One FileResult for a large file parsed in pieces (tables joined)."""
+def parse_source_chunked(src: Source, k: Kind, case: str = "", spill=None):
+    """One FileResult for a large file parsed in pieces (tables joined).
+
+    With a :class:`zdiag.spill.Spill`, the tables it takes (packets) are written to it piece
+    by piece instead of being joined in memory, and the file's notes say so."""
+    from zdiag.kinds.systcpda_session import to_pandas
     from zdiag.pipeline import FileResult
 
     parts: dict[str, list[pd.DataFrame]] = {}
     unrec: list[pd.DataFrame] = []
-    results = list(_collect(parse_source_stream(src, k, case), parts, unrec))
+    stream = parse_source_stream(src, k, case, polars=spill is not None)
+    spilled: dict[str, int] = {}
+    if spill is not None:
+        spill.plan(src.size or 0)
+        stream = _spilled(stream, spill, spilled, to_pandas)
+    results = list(_collect(stream, parts, unrec))
     row = results[0].file_row if results else {}
+    if spilled:
+        said = "; ".join(
+            f"{name}: {n:,} rows kept on disk in {spill.nbuckets} buckets (read back a bucket at "
+            "a time; reports carry the rows behind findings)"
+            for name, n in spilled.items()
+        )
+        row["notes"] = f"{row['notes']}; {said}" if row.get("notes") else said
     out = FileResult(row)
     out.tables = {n: pd.concat(f, ignore_index=True) if len(f) > 1 else f[0]
                   for n, f in parts.items()}  # fmt: skip
@@ -357,6 +373,21 @@ def parse_source_chunked(src: Source, k: Kind, case: str = ""):
     )
     out.traceback = next((r.traceback for r in results if r.traceback), None)
     return out
+
+
+def _spilled(stream, spill, counts: dict, to_pandas):
+    """Pieces with the spill's tables written to it (and dropped), other polars tables as
+    pandas."""
+    for res in stream:
+        kept = {}
+        for name, df in res.tables.items():
+            if spill.wants(name):
+                spill.write(name, df)
+                counts[name] = counts.get(name, 0) + len(df)
+            else:
+                kept[name] = to_pandas(df) if isinstance(df, pl.DataFrame) else df
+        res.tables = kept
+        yield res
 
 
 def _collect(stream, parts, unrec):
@@ -381,6 +412,44 @@ def _conforms(name: str, df: pd.DataFrame) -> bool:
     return extra_ok and all(str(df[c].dtype) == str(t) for c, t in schema.items())
 
 
+def write_part(folder, name: str, df, part: int | None = None) -> int:
+    """Write one part of table ``name`` (a pandas or polars frame) to
+    ``folder/part-NNNNN.parquet`` (``part``, or the next free number), conformed to the
+    table's schema so that ``pandas.read_parquet(folder)`` gives the table. Returns rows."""
+    from pathlib import Path
+
+    from zdiag.kinds.systcpda_session import to_pandas
+    from zdiag.tables import conform
+
+    if df is None or not len(df):
+        return 0
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if part is None:
+        part = len(list(folder.glob("part-*.parquet")))
+    path = folder / f"part-{part:05d}.parquet"
+    if isinstance(df, pl.DataFrame):
+        full = _schema_frame(name, df)
+        if full is None:  # columns beyond the schema: the pandas path keeps them
+            df = to_pandas(df)
+        else:  # polars' own writer (all cores), with the Arrow schema and pandas metadata
+            # the pandas path writes, so pandas.read_parquet gives the same table
+            schema = _arrow_schema(name)
+            full.write_parquet(path, compression="snappy", arrow_schema=schema,
+                               metadata=_pandas_metadata(schema))  # fmt: skip
+            return len(df)
+    if not _conforms(name, df):
+        df = conform(name, df)
+    # dictionary-encode only text columns with few distinct values (case, direction, flags);
+    # trying it on numbers and addresses costs more than it saves; min/max statistics for
+    # numbers and times only (on text they cost a fifth of the encoding time)
+    text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)
+            and df[c].iloc[:2000].nunique() <= 50]  # fmt: skip
+    stats = [c for c in df.columns if not isinstance(df[c].dtype, pd.StringDtype)]
+    df.to_parquet(path, index=False, use_dictionary=text, write_statistics=stats)
+    return len(df)
+
+
 def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> dict[str, int]:
     """Parse ``paths`` and write every table to ``outdir/<table>/part-NNNNN.parquet``.
 
@@ -391,42 +460,17 @@ def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> 
     """
     from pathlib import Path
 
-    from zdiag.kinds.systcpda_session import to_pandas
     from zdiag.pipeline import _as_paths, parse_source
     from zdiag.sources import iter_sources
-    from zdiag.tables import conform
 
     out = Path(outdir)
     counts: dict[str, int] = {}
     files: list[dict] = []
 
     def write(name: str, df) -> None:
-        if df is None or not len(df):
-            return
-        folder = out / name
-        folder.mkdir(parents=True, exist_ok=True)
-        n = len(list(folder.glob("part-*.parquet")))
-        if isinstance(df, pl.DataFrame):
-            full = _schema_frame(name, df)
-            if full is None:  # columns beyond the schema: the pandas path keeps them
-                df = to_pandas(df)
-            else:  # polars' own writer (all cores), with the Arrow schema and pandas
-                # metadata the pandas path writes, so pandas.read_parquet gives the same table
-                schema = _arrow_schema(name)
-                full.write_parquet(folder / f"part-{n:05d}.parquet", compression="snappy",
-                                   arrow_schema=schema, metadata=_pandas_metadata(schema))  # fmt: skip
-                counts[name] = counts.get(name, 0) + len(df)
-                return
-        if not _conforms(name, df):
-            df = conform(name, df)
-        # dictionary-encode only text columns with few distinct values (case, direction,
-        # flags); trying it on numbers and addresses costs more than it saves
-        text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)
-                and df[c].iloc[:2000].nunique() <= 50]  # fmt: skip
-        df.to_parquet(folder / f"part-{n:05d}.parquet", index=False, use_dictionary=text,
-                      write_statistics=[c for c in df.columns
-                                        if not isinstance(df[c].dtype, pd.StringDtype)])  # fmt: skip
-        counts[name] = counts.get(name, 0) + len(df)
+        rows = write_part(out / name, name, df)
+        if rows:
+            counts[name] = counts.get(name, 0) + rows
 
     def write_all(tables: dict, unrec) -> None:
         for name, df in tables.items():

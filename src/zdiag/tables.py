@@ -218,6 +218,8 @@ class TableSet(Mapping[str, pd.DataFrame]):
 
     def __init__(self, tables: Mapping[str, pd.DataFrame] | None = None):
         self._tables: dict[str, pd.DataFrame] = dict(tables or {})
+        #: a :class:`zdiag.spill.Spill` holding tables too large for memory (packets), or None
+        self.spill = getattr(tables, "spill", None)
         for name in ("files", "unrecognised"):
             self._tables.setdefault(name, empty(name))
 

@@ -737,6 +737,19 @@ def _ibm_disagreements_reference(packets: pd.DataFrame, text_sources=None) -> pd
     return res.drop(columns="_k")
 
 
+_DISAGREEMENT_KEYS = ["case", "source", "ibm_letter", "class"]
+
+
+def merge_disagreements(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`ibm_disagreements` of the whole table from those of its parts (buckets of
+    connections): the counts of the same file, letter and class add up."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame()
+    df = pd.concat(parts, ignore_index=True)
+    return df.groupby(_DISAGREEMENT_KEYS, sort=False, dropna=False).sum().reset_index()
+
+
 def add_to_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Pipeline step: analysis columns on ``packets``, plus ``conn_analysis`` and
     ``ibm_disagreements`` tables (only when a packets table exists)."""

@@ -181,6 +181,7 @@ def process_case(spec: CaseSpec) -> dict:
     from zdiag.rules.model import LEVEL_RANK
     from zdiag.rules.scan import scan_tables
     from zdiag.sources import iter_sources
+    from zdiag.spill import Spill
 
     t0 = time.perf_counter()
     out = Path(spec.out)
@@ -191,11 +192,13 @@ def process_case(spec: CaseSpec) -> dict:
     tmp.mkdir(parents=True)
 
     sources = list(iter_sources([spec.entry]))
-    results = list(parse_sources(sources, kind=spec.kind, case=spec.case_id))
+    spill = Spill(tmp.parent)  # a large trace's packets stay on disk (bounded memory)
+    results = list(parse_sources(sources, kind=spec.kind, case=spec.case_id, spill=spill))
     rows = [r.file_row for r in results]
-    tables = collect(results)
+    tables = collect(results, spill=spill)
     result = scan_tables(tables, list(spec.rules) if spec.rules else None, spec.fail_on)
     gaps = _write_outputs(result, tmp, spec)
+    spill.close()
 
     findings = result.findings
     counts = findings["level"].value_counts() if len(findings) else {}

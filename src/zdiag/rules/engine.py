@@ -433,6 +433,20 @@ def _findings(rule, ctx, df, tcol, frows, fid, fgroup, gframe) -> pd.DataFrame:
     return T.conform("findings", out)
 
 
+def correlated_rows(corr: dict, other: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``other`` a ``correlate`` entry may take as evidence (its ``where``)."""
+    if not corr.get("where"):
+        return other
+    try:
+        comp = Compiler(set(other.columns), dtypes=dict(other.dtypes)).compile(corr["where"])
+        m = comp.mask(Frame(other))
+    except ConditionError as exc:
+        raise RuleRuntimeError(f"correlate {corr['table']}: {exc.message}") from None
+    except (KeyError, TypeError) as exc:
+        raise RuleRuntimeError(f"correlate {corr['table']}: {exc}") from None
+    return other.take(np.flatnonzero(m))
+
+
 def _correlate(rule, ctx, out: pd.DataFrame, vals: pd.DataFrame) -> pd.DataFrame:
     keep = np.ones(len(out), dtype=bool)
     extra: list[list] = [[] for _ in range(len(out))]
@@ -446,19 +460,7 @@ def _correlate(rule, ctx, out: pd.DataFrame, vals: pd.DataFrame) -> pd.DataFrame
         _check_columns(other, on.values(), f"correlate {corr['table']}")
         _check_columns(vals, on.keys(), "correlate")
         needed = [c for c in other.columns if c in set(on.values()) | {"case", "source", "line"}]
-        if corr.get("where"):
-            try:
-                comp = Compiler(set(other.columns), dtypes=dict(other.dtypes)).compile(
-                    corr["where"]
-                )
-                m = comp.mask(Frame(other))
-            except ConditionError as exc:
-                raise RuleRuntimeError(f"correlate {corr['table']}: {exc.message}") from None
-            except (KeyError, TypeError) as exc:
-                raise RuleRuntimeError(f"correlate {corr['table']}: {exc}") from None
-            other = other[needed].take(np.flatnonzero(m))
-        else:
-            other = other[needed]
+        other = correlated_rows(corr, other)[needed]
         left = pd.DataFrame({f"k{i}": vals[c].to_numpy() for i, c in enumerate(on)})
         left["_fid"] = np.arange(len(vals))
         right = pd.DataFrame({f"k{i}": other[c].to_numpy() for i, c in enumerate(on.values())})
@@ -508,9 +510,15 @@ def run_rules(rules, tableset) -> tuple[pd.DataFrame, list[RuleError]]:
             continue
         if len(f):
             frames.append(f)
+    return sort_findings(frames), errors
+
+
+def sort_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Findings joined and sorted by level (highest first), then line."""
+    frames = [f for f in frames if len(f)]
     if not frames:
-        return T.empty("findings"), errors
+        return T.empty("findings")
     findings = pd.concat(frames, ignore_index=True)
     rank = findings["level"].map(LEVEL_RANK).astype(int)
     order = np.lexsort((findings["line"].fillna(0).to_numpy(dtype="int64"), -rank.to_numpy()))
-    return findings.iloc[order].reset_index(drop=True), errors
+    return findings.iloc[order].reset_index(drop=True)

@@ -1,0 +1,96 @@
+"""Tables larger than memory, kept on disk in buckets (SPEC §7: a 1 GB input stays under 2 GB).
+
+When ``zdiag scan`` (or a batch case) meets a file that is parsed in pieces
+(:mod:`zdiag.stream`), the pieces' rows of a table named in :data:`BUCKET_KEYS` are not joined
+in memory: each piece is written at once to ``<root>/<table>/bucket-NNN/part-NNNNN.parquet``,
+its rows spread over the buckets by a hash of the table's group key (packets: ``conn``), so
+every connection lies whole in one bucket and part numbers keep the file order inside it.
+:func:`zdiag.rules.scan.scan_tables` then reads the table back a bucket at a time, runs zdiag's
+TCP analysis and the rules that read it per bucket (their groups never cross buckets), and
+keeps in memory only the rows findings point at and the rows other rules correlate with.
+
+The spill folder is a temporary directory (under ``$TMPDIR``), removed by :meth:`Spill.close`
+or when the object is garbage collected.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+
+#: tables that may be spilled, and the columns their rules group by (the bucket key)
+BUCKET_KEYS: dict[str, tuple[str, ...]] = {"packets": ("conn",)}
+#: input bytes per bucket: one bucket's table, with the analysis columns, stays well
+#: under a GB in memory
+BUCKET_BYTES = 64 * 1024 * 1024
+MAX_BUCKETS = 512
+
+
+class Spill:
+    """A temporary folder of bucketed parquet parts, table by table."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(tempfile.mkdtemp(prefix="zdiag-spill-", dir=root))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.root), True)
+        self.nbuckets = 0
+        self.rows: dict[str, int] = {}
+        self._parts = 0
+
+    def plan(self, input_bytes: int) -> None:
+        """Fix the number of buckets before the first rows arrive (from the size of the
+        first file that spills; later files share the buckets)."""
+        if not self.nbuckets:
+            self.nbuckets = min(MAX_BUCKETS, max(1, math.ceil(input_bytes / BUCKET_BYTES)))
+
+    def wants(self, name: str) -> bool:
+        return name in BUCKET_KEYS
+
+    @property
+    def tables(self) -> list[str]:
+        return [name for name, n in self.rows.items() if n]
+
+    def write(self, name: str, df: pd.DataFrame | pl.DataFrame) -> None:
+        """Add one piece of table ``name``: each bucket's rows become one more part."""
+        from zdiag.stream import write_part
+
+        if df is None or not len(df):
+            return
+        self.plan(BUCKET_BYTES)
+        frame = df if isinstance(df, pl.DataFrame) else pl.from_pandas(df)
+        keys = [k for k in BUCKET_KEYS[name] if k in frame.columns]
+        if keys and self.nbuckets > 1:
+            h = frame.select(pl.struct(keys).hash(seed=0) % self.nbuckets).to_series()
+            frame = frame.with_columns(h.alias("__bucket"))
+            parts = frame.partition_by("__bucket", as_dict=True, include_key=False)
+            parts = {int(k[0]): v for k, v in parts.items()}
+        else:
+            parts = {0: frame}
+        self._parts += 1
+        for b, part in parts.items():
+            write_part(self.folder(name, b), name, part, part=self._parts)
+        self.rows[name] = self.rows.get(name, 0) + len(frame)
+
+    def folder(self, name: str, bucket: int) -> Path:
+        return self.root / name / f"bucket-{bucket:03d}"
+
+    def buckets(self, name: str) -> Iterator[pd.DataFrame]:
+        """The table a bucket at a time (pandas, schema dtypes), rows in file order."""
+        for b in range(max(self.nbuckets, 1)):
+            folder = self.folder(name, b)
+            parts = sorted(folder.glob("part-*.parquet"))
+            if parts:
+                yield pd.read_parquet(parts)
+
+    def close(self) -> None:
+        """Remove the folder now."""
+        self._cleanup()
+
+    def __repr__(self) -> str:
+        return f"Spill({self.root}, {self.nbuckets} buckets, {self.rows})"
