@@ -71,6 +71,19 @@ def test_openvos_request_to_stack_config():
         "tcp_zerowin_abort_interval$", "a", 10.0, "set_longword")  # fmt: skip
 
 
+def test_openvos_request_with_an_argument_that_is_no_number(tmp_path):
+    """Found by bench/fuzz.py: a set_longword argument that is not hex made the parser fail."""
+    text = ("set_longword tcp_zerowin_abort_interval$ a\x06\n"
+            "set_longword finwait2 zz\n"
+            "set_stcp_param finwait2 1200\n")  # fmt: skip
+    ts = parse_text(tmp_path, text)
+    assert ts["files"].iloc[0]["error"] is None or pd.isna(ts["files"].iloc[0]["error"])
+    sc = ts["stack_config"]
+    assert list(sc["value"]) == ["a\x06", "zz", "1200"]
+    assert sc["value_num"].isna().tolist() == [True, True, False]
+    assert sc["value_num"].iloc[2] == 1200
+
+
 def test_ipv6_bracketed_mapped_and_zone(tmp_path):
     text = "\n".join(
         ["State      Recv-Q Send-Q Local Address:Port  Peer Address:Port Process",

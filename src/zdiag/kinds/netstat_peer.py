@@ -240,7 +240,7 @@ def _vos(df: pd.DataFrame) -> pd.DataFrame:
     arg = df["arg"].astype(STR)
     hex_ok = arg.str.match(r"^[0-9A-Fa-f]+$").fillna(False) & (req == "set_longword")
     dec_ok = arg.str.match(r"^\d+$").fillna(False) & (req != "set_longword")
-    hexval = pl.Series("a", arg.where(hex_ok).astype(object).tolist(), dtype=pl.String)
+    hexval = pl.from_pandas(arg.where(hex_ok)).cast(pl.String)  # NA (not hex) → null
     num_hex = hexval.str.to_integer(base=16, strict=False).cast(pl.Float64).to_numpy()
     num_dec = pd.to_numeric(arg.where(dec_ok), errors="coerce").to_numpy(dtype=float)
     out = pd.DataFrame({"line": pd.array(df["idx"].to_numpy() + 1, dtype="Int64")})
