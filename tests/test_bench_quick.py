@@ -25,7 +25,7 @@ def test_bench_quick_runs_and_methods_agree(tmp_path):
     kind = res["kinds"]["systcpda.session"]
     (entry,) = kind["sizes"].values()
     methods = entry["methods"]
-    assert set(methods) == {"zdiag", "polars", "pyarrow", "re", "lark"}
+    assert set(methods) == {"zdiag", "scan", "polars", "pyarrow", "re", "lark"}
     for m, r in methods.items():
         assert "error" not in r, (m, r)
         assert r["seconds"] > 0 and r["peak_rss_mb"] > 0
@@ -33,6 +33,9 @@ def test_bench_quick_runs_and_methods_agree(tmp_path):
     assert packets == entry["input"]["packets"]  # what the generator wrote
     for m in ("polars", "pyarrow", "re", "lark"):
         assert methods[m]["rows"]["rows"] == packets, m
+    # the whole scan (parse, analysis, rules) saw the same packets and ran the rules
+    assert methods["scan"]["rows"]["packets"] == packets
+    assert methods["scan"]["rows"]["findings"] > 0
     assert "1MB_vs_floor" in kind["targets"]
     # rules over the result: every bundled rule over the tables zdiag wrote
     rules = res["rules"]
