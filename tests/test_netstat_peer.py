@@ -84,6 +84,18 @@ def test_openvos_request_with_an_argument_that_is_no_number(tmp_path):
     assert sc["value_num"].iloc[2] == 1200
 
 
+def test_a_queue_count_too_large_for_64_bits_is_null(tmp_path):
+    """Found by bench/fuzz.py: a Send-Q of 200 digits made the parser fail."""
+    text = ("Proto Recv-Q Send-Q Local Address           Foreign Address         State\n"
+            f"tcp        0 {'9' * 200} 10.1.1.1:22             10.1.1.2:5000           ESTABLISHED\n"
+            "tcp        0      0 10.1.1.1:22             10.1.1.3:5001           CLOSE_WAIT\n")  # fmt: skip
+    ts = parse_text(tmp_path, text)
+    assert pd.isna(ts["files"].iloc[0]["error"])
+    c = ts["connections"]
+    assert list(c["state"]) == ["ESTABLISHED", "CLOSE_WAIT"]
+    assert pd.isna(c["send_q"].iloc[0]) and c["send_q"].iloc[1] == 0
+
+
 def test_ipv6_bracketed_mapped_and_zone(tmp_path):
     text = "\n".join(
         ["State      Recv-Q Send-Q Local Address:Port  Peer Address:Port Process",

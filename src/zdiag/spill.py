@@ -27,9 +27,9 @@ import polars as pl
 
 #: tables that may be spilled, and the columns their rules group by (the bucket key)
 BUCKET_KEYS: dict[str, tuple[str, ...]] = {"packets": ("conn",)}
-#: input bytes per bucket: one bucket's table, with the analysis columns, stays well
-#: under a GB in memory
-BUCKET_BYTES = 64 * 1024 * 1024
+#: input bytes per bucket (~160k packets): a bucket with its analysis columns stays near the
+#: memory of one parsed piece, so a scan peaks no higher than its parse
+BUCKET_BYTES = 16 * 1024 * 1024
 MAX_BUCKETS = 512
 
 

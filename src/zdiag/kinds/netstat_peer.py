@@ -170,8 +170,9 @@ def _connections(rows: list[pl.DataFrame]) -> pd.DataFrame:
         cols[f"{side}_port_name"] = sp["port_name"]
     cols["state_raw"] = raw
     cols["state"] = nc.normalise_states_pl(raw)
-    cols["send_q"] = df["send_q"].cast(pl.Int64)
-    cols["recv_q"] = df["recv_q"].cast(pl.Int64)
+    # a count too large for 64 bits (garbage, not a queue) is null, not a parser failure
+    cols["send_q"] = df["send_q"].cast(pl.Int64, strict=False)
+    cols["recv_q"] = df["recv_q"].cast(pl.Int64, strict=False)
     cols["program"] = col("program")
     out = nc.to_pandas(pl.DataFrame({k: v.alias(k) for k, v in cols.items()}))
     return nc.fill_schema(out, "connections")
