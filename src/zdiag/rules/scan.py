@@ -3,7 +3,7 @@ happened (rule errors, site overrides), with the exit code of SPEC §2."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,25 +90,27 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
 
     Each bucket of a spilled table is read once: zdiag's TCP analysis runs on it (a
     connection's packets are all in one bucket), then every rule whose source it is (their
-    groups are connections, or single rows), and the rows that other rules' ``correlate``
-    entries may take are kept. Then the other rules run once over the in-memory tables with
-    those rows and the analysis tables joined. The TableSet handed back holds, for a spilled
-    table, the rows findings point at and the correlated rows (what the reports show)."""
+    groups are connections, or single rows). Other rules' ``correlate`` entries into it get,
+    each under a table name of its own, the bucket rows their ``where`` selects, narrowed to
+    the join keys. Those rules then run once over the in-memory tables, and the rows their
+    findings name are read back in a last pass. The TableSet handed back holds, for a spilled
+    table, exactly the rows findings point at (what the reports show as evidence)."""
     from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
     from zdiag.analysis.tcp import merge_disagreements
     from zdiag.rules.engine import correlated_rows, sort_findings
 
     spill = tables.spill
+    files = {r.id: r.file for r in rules}
     small = {n: tables[n] for n in tables}
     on_disk = set(spill.tables)
     per_bucket = [r for r in rules if r.source in on_disk]
-    once = [r for r in rules if r.source not in on_disk]
-    wanted = [c for r in once for c in r.correlate if c["table"] in on_disk]
+    once, wanted = _split_correlates([r for r in rules if r.source not in on_disk], on_disk)
     frames: list[pd.DataFrame] = []
     errors: dict[str, RuleError] = {}
-    kept: dict[str, list[pd.DataFrame]] = {n: [] for n in on_disk}
+    evidence: dict[str, list[pd.DataFrame]] = {n: [] for n in on_disk}
+    narrow: dict[str, list[pd.DataFrame]] = {alias: [] for alias in wanted}
     derived: dict[str, list[pd.DataFrame]] = {}
-    for name in on_disk:
+    for name in sorted(on_disk):
         for bucket in spill.buckets(name):
             whole = add_tcp_analysis({**small, name: bucket})
             for extra in set(whole) - set(small) - {name}:  # conn_analysis, ibm_disagreements
@@ -118,40 +120,109 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
             for e in errs:
                 errors.setdefault(e.rule_id, e)
             frames.append(found)
-            for corr in wanted:
+            evidence[name].append(_evidence_rows(found, name, rows))
+            for alias, (table, corr) in wanted.items():
+                if table != name:
+                    continue
                 try:
-                    kept[name].append(correlated_rows(corr, rows))
-                except RuleRuntimeError:
-                    pass  # reported by the rule itself when it runs below
-            kept[name].append(_evidence_rows(found, name, rows))
+                    picked = correlated_rows(corr, rows)
+                except RuleRuntimeError as exc:  # the rule cannot run, as in memory
+                    rid = alias.split("#")[1]
+                    errors.setdefault(rid, RuleError(rid, files[rid], str(exc)))
+                    continue
+                keep = set(corr["on"].values()) | {"case", "source", "line"}
+                narrow[alias].append(picked[[c for c in picked.columns if c in keep]])
     joined = dict(small)
-    for name, parts in {**kept, **derived}.items():
-        parts = [p for p in parts if len(p)]
+    for name, parts in derived.items():
         if name == "ibm_disagreements":  # counts per file and letter: add up the buckets'
-            df = merge_disagreements(parts)
+            joined[name] = T.conform(name, merge_disagreements(parts))
         else:
-            df = pd.concat(parts, ignore_index=True) if parts else T.empty(name)
-        if name in kept and len(df):
-            df = df.drop_duplicates(subset=["source", "line"]).sort_values(["source", "line"])
+            joined[name] = T.conform(name, pd.concat(parts, ignore_index=True))
+    for alias, parts in narrow.items():
+        joined[alias] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    found, errs = run_rules([r for r in once if r.id not in errors], TableSet(joined))
+    for e in errs:
+        errors.setdefault(e.rule_id, e)
+    found = _unalias_evidence(found)
+    for alias in narrow:
+        joined.pop(alias)
+    for name in on_disk:  # rows the correlated findings name: one more pass over the buckets
+        have = pd.concat(evidence[name], ignore_index=True) if evidence[name] else None
+        more = _refs(found, name) - (_refs_of_rows(have) if have is not None else set())
+        if more:
+            evidence[name] += [_rows_at(bucket_rows, more)
+                               for bucket_rows in _analysed(spill, name, small)]  # fmt: skip
+        parts = [p for p in evidence[name] if len(p)]
+        df = pd.concat(parts, ignore_index=True) if parts else T.empty(name)
+        df = df.drop_duplicates(subset=["source", "line"]).sort_values(["source", "line"])
         joined[name] = T.conform(name, df.reset_index(drop=True))
     out = TableSet(joined)
     out.spill = spill
-    found, errs = run_rules(once, out)
-    for e in errs:
-        errors.setdefault(e.rule_id, e)
-    return out, sort_findings([*frames, found]), list(errors.values())
+    findings = sort_findings([*frames, found])
+    return out, findings, list(errors.values())
+
+
+def _split_correlates(rules: list[Rule], on_disk: set[str]):
+    """Rules with each ``correlate`` into a spilled table pointed at a table of its own
+    (``<table>#<rule id>#<n>``, rows already selected by its ``where``), and those tables:
+    alias → (spilled table, correlate entry)."""
+    import dataclasses
+
+    wanted: dict[str, tuple[str, dict]] = {}
+    out = []
+    for r in rules:
+        if not any(c["table"] in on_disk for c in r.correlate):
+            out.append(r)
+            continue
+        corrs = []
+        for i, c in enumerate(r.correlate):
+            if c["table"] in on_disk:
+                alias = f"{c['table']}#{r.id}#{i}"
+                wanted[alias] = (c["table"], c)
+                c = {k: v for k, v in c.items() if k != "where"} | {"table": alias}
+            corrs.append(c)
+        out.append(dataclasses.replace(r, correlate=corrs))
+    return out, wanted
+
+
+def _unalias_evidence(findings: pd.DataFrame) -> pd.DataFrame:
+    """Evidence that names ``<table>#<rule>#<n>`` names ``<table>`` again."""
+    if not len(findings):
+        return findings
+    findings = findings.copy()
+    findings["evidence"] = [
+        [{**e, "table": str(e["table"]).split("#")[0]} for e in evs] for evs in findings["evidence"]
+    ]
+    return findings
+
+
+def _refs(findings: pd.DataFrame, table: str) -> set[tuple[str, int]]:
+    if not len(findings):
+        return set()
+    return {(str(e["source"]), int(e["line"])) for evs in findings["evidence"] for e in evs
+            if e.get("table") == table}  # fmt: skip
+
+
+def _refs_of_rows(rows: pd.DataFrame) -> set[tuple[str, int]]:
+    return set(zip(rows["source"].astype(str), rows["line"].astype("int64"), strict=True))
+
+
+def _analysed(spill, name: str, small: dict) -> Iterator[pd.DataFrame]:
+    from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
+
+    for bucket in spill.buckets(name):
+        yield add_tcp_analysis({**small, name: bucket})[name]
+
+
+def _rows_at(rows: pd.DataFrame, refs: set[tuple[str, int]]) -> pd.DataFrame:
+    keys = pd.MultiIndex.from_arrays([rows["source"].astype(str), rows["line"].astype("int64")])
+    return rows[keys.isin(list(refs))]
 
 
 def _evidence_rows(findings: pd.DataFrame, table: str, rows: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``rows`` (one bucket of ``table``) that findings name as evidence."""
-    if not len(findings) or not len(rows):
-        return rows.iloc[0:0]
-    refs = {(ev["source"], ev["line"]) for evs in findings["evidence"] for ev in evs
-            if ev.get("table") == table}  # fmt: skip
-    if not refs:
-        return rows.iloc[0:0]
-    keys = pd.MultiIndex.from_arrays([rows["source"].astype(str), rows["line"].astype("int64")])
-    return rows[keys.isin(list(refs))]
+    refs = _refs(findings, table)
+    return _rows_at(rows, refs) if refs and len(rows) else rows.iloc[0:0]
 
 
 def scan(
