@@ -239,3 +239,21 @@ def test_broken_utf16_is_read_not_raised(kind):
     data = sample.encode("utf-16") + b"\n"
     row = check(data, kind)
     assert row["encoding"] == "utf-16" and "not valid UTF-16" in row["notes"]
+
+
+# ---- numbers too large for 64 bits ---------------------------------------------------------
+@pytest.mark.parametrize("kind", TEXT_KINDS)
+def test_numbers_too_large_for_64_bits_never_fail_a_parser(kind):
+    """Found by bench/fuzz.py in three kinds: a count of hundreds of digits made a strict
+    integer cast fail the parser. Every digit run of every real sample, made 300 digits
+    long, must leave the parser standing (the value is null where it does not fit)."""
+    import re
+
+    for data in SAMPLES[kind]:
+        huge = re.sub(rb"\d+", b"9" * 300, data)
+        check(huge, kind)
+        for n, line in enumerate(data.splitlines(keepends=True)):  # one line at a time
+            if re.search(rb"\d", line) and n % 7 == 0:
+                lines = data.splitlines(keepends=True)
+                lines[n] = re.sub(rb"\d+", b"9" * 40, line)
+                check(b"".join(lines), kind)

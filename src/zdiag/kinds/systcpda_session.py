@@ -67,11 +67,16 @@ def canonical_ip(text: str | None) -> str | None:
         return text
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def _int(text: str | None) -> int | None:
+    """Python's int() of a summary value; None when it is none, or too large for 64 bits."""
     try:
-        return int(text) if text not in (None, "") else None
+        value = int(text) if text not in (None, "") else None
     except ValueError:
         return None
+    return value if value is None or value in _INT64 else None
 
 
 def _float(text: str | None) -> float | None:

@@ -75,7 +75,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     if "count_line" in found:
         pos, g = found["count_line"]
         label = g["count_label"].str.extract(r"(\w+)$", 1).to_list()
-        num = g["count"].cast(pl.Int64).to_numpy()
+        num = g["count"].cast(pl.Int64, strict=False).to_numpy()
         df = pd.DataFrame({"line": pos + 1, "msg_id": [COUNT_IDS[k][0] for k in label],
                            "event": [f"stall {k.lower()}" for k in label]})  # fmt: skip
         for col in ("count", "duration_s"):
@@ -97,7 +97,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
                         {v: mc.canonical_ip(v) for v in g["remote_ip"].unique().to_list()}
                     )
                     .to_list(),
-                    "count": g["remote_count"].cast(pl.Int64).to_numpy(),
+                    "count": g["remote_count"].cast(pl.Int64, strict=False).to_numpy(),
                 }
             )
         )
@@ -179,10 +179,10 @@ def _stall_rows(lines, pos: np.ndarray, g: pl.DataFrame, ruler) -> pd.DataFrame:
             "ts": ts,
             "msg_id": np.where(np.array(typ) == "Enter", "EZZ8671I", "EZZ8672I"),
             "event": [f"stall {t.lower()}" for t in typ],
-            "stalledpct": g["stalled"].cast(pl.Int64).to_numpy(),
-            "totalconn": g["totalconn"].cast(pl.Int64).to_numpy(),
-            "smallwinpct": g["smallwin"].cast(pl.Int64).to_numpy(),
-            "writeblkpct": g["writeblk"].cast(pl.Int64).to_numpy(),
+            "stalledpct": g["stalled"].cast(pl.Int64, strict=False).to_numpy(),
+            "totalconn": g["totalconn"].cast(pl.Int64, strict=False).to_numpy(),
+            "smallwinpct": g["smallwin"].cast(pl.Int64, strict=False).to_numpy(),
+            "writeblkpct": g["writeblk"].cast(pl.Int64, strict=False).to_numpy(),
             "duration_s": pd.to_numeric(pd.Series(dur, dtype=object)),
             "correlator": pd.to_numeric(pd.Series(cor, dtype=object)),
             "action": g["action"].to_list(),
