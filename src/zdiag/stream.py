@@ -115,8 +115,10 @@ def iter_pieces(read, marker: bytes, size: int | None = None) -> Iterator[bytes]
             if buf:
                 yield bytes(buf)
             return
-        yield bytes(buf[:at])
+        with memoryview(buf) as view:
+            piece = bytes(view[:at])
         del buf[:at]
+        yield piece
 
 
 def should_stream(src: Source, kind: str | None) -> tuple[Kind | None, bool]:
@@ -212,8 +214,10 @@ def parse_source_stream(src: Source, k: Kind, case: str = "", polars: bool = Fal
     Every result shares one ``file_row`` (the ``files`` row), complete once the generator
     is exhausted. Tables and the ``unrecognised`` table carry the file's line numbers.
     With ``polars``, a kind whose ``parse_chunk`` honours ``state["polars"]`` may hand some
-    tables back as polars frames (for :func:`parse_to_parquet`, which writes them through
-    Arrow without pandas); their provenance columns are added the same way.
+    tables back as polars frames (for :func:`parse_to_parquet`, which writes them with
+    polars' own writer, without pandas); their provenance columns are added the same way.
+    Reading, decoding and the kind's ``prepare_chunk`` of the next piece run on a second
+    thread while this one is finished (:func:`_ahead`).
     """
     from zdiag.pipeline import FileResult, _provenance
 
