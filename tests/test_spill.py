@@ -64,11 +64,13 @@ def test_spilled_scan_finds_what_the_in_memory_scan_finds(inputs, small_pieces):
     small_pieces()
     parts = scan(inputs)
     assert parts.tables.spill is not None and parts.tables.spill.nbuckets > 1
+    # the demo's netstat snapshots and syslog were streamed too: their tables went to disk
+    assert set(parts.tables.spill.tables) == {"packets", "connections", "messages"}
     assert parts.tables.spill.rows["packets"] == len(whole.tables["packets"])
     assert len(whole.findings) > 20
     pd.testing.assert_frame_equal(_findings(whole), _findings(parts))
     assert parts.rule_errors == whole.rule_errors == []
-    for name in ("sessions", "conn_analysis", "ibm_disagreements", "connections"):
+    for name in ("sessions", "conn_analysis", "ibm_disagreements", "config"):
         pd.testing.assert_frame_equal(_sorted(whole.tables[name]), _sorted(parts.tables[name]),
                                       obj=name)  # fmt: skip
     # a rule over netstat connections took its evidence from the spilled packets
@@ -121,3 +123,57 @@ def test_cli_scan_of_a_large_trace_leaves_no_spill_behind(inputs, small_pieces, 
     assert (tmp_path / "f.json").stat().st_size > 0
     assert "rows kept on disk" in (tmp_path / "f.json").read_text()
     assert not list(tmp.glob("zdiag-spill-*"))
+
+
+SITE_RULES = {
+    # groups that span connections (and so buckets): per remote address, and per file
+    "resets-per-direction.yaml": """id: site-resets-per-direction
+title: Resets each way
+level: low
+source: packets
+where:
+  reset: rst
+condition: reset
+group_by: [direction]
+having: count >= 2
+message: "{direction}: {count} resets"
+""",
+    "retransmissions-per-file.yaml": """id: site-retransmissions-per-file
+title: Trace with retransmissions
+level: info
+source: packets
+where:
+  re: retransmission or fast_retransmission
+condition: re
+group_by: [source]
+having: count >= 1 and span(ts) >= 0s
+message: "{source}: {count} retransmissions"
+""",
+    "stalls-per-host.yaml": """id: site-messages-per-host
+title: Messages per host
+level: info
+source: messages
+where:
+  any: msg_id is not null
+condition: any
+group_by: [msg_id]
+message: "{msg_id}: {count} messages"
+""",
+}
+
+
+def test_rules_grouping_across_connections_see_every_part(inputs, small_pieces, tmp_path):
+    """A rule's groups need not follow the buckets: each rule keeps the rows it considers
+    from every part and runs once over them."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, text in SITE_RULES.items():
+        (site / name).write_text(text)
+    whole = scan(inputs, rules=[site])
+    small_pieces()
+    parts = scan(inputs, rules=[site])
+    assert parts.rule_errors == whole.rule_errors == []
+    ids = set(whole.findings["rule_id"])
+    assert {"site-resets-per-direction", "site-retransmissions-per-file",
+            "site-messages-per-host"} <= ids  # fmt: skip
+    pd.testing.assert_frame_equal(_findings(whole), _findings(parts))

@@ -222,9 +222,10 @@ def parse_sources(sources: Iterable[Source], kind: str | None = None, case: str 
 def collect(results: Iterable[FileResult], spill=None) -> TableSet:
     """One TableSet of every file's tables, with zdiag's TCP analysis.
 
-    When large files' packets went to ``spill``, the other files' packets join them there,
-    the TableSet holds the rest and carries the spill (``TableSet.spill``); the analysis then
-    runs a bucket at a time in :func:`zdiag.rules.scan.scan_tables`."""
+    When large files' big tables went to ``spill``, the other files' rows of those tables
+    join them there, the TableSet holds the rest and carries the spill (``TableSet.spill``);
+    the packets' analysis then runs a bucket at a time in
+    :func:`zdiag.rules.scan.scan_tables`."""
     parts: dict[str, list[pd.DataFrame]] = {"files": [], "unrecognised": []}
     for res in results:
         parts["files"].append(pd.DataFrame([res.file_row]))
@@ -233,13 +234,15 @@ def collect(results: Iterable[FileResult], spill=None) -> TableSet:
         for name, df in res.tables.items():
             parts.setdefault(name, []).append(df)
     if spill is not None and spill.tables:
-        for name in list(parts):
-            if spill.wants(name):
-                for df in parts.pop(name):
-                    spill.write(name, conform(name, df))
-        tables = TableSet.concat(parts)
-        tables.spill = spill
-        return tables
+        for name in spill.tables:  # the small files' rows join the large ones' on disk
+            for df in parts.pop(name, []):
+                spill.write(name, conform(name, df))
+        tables = dict(TableSet.concat(parts))
+        if "packets" in tables:  # in memory (only other tables spilled): analysed here
+            tables = add_tcp_analysis(tables)
+        out = TableSet(tables)
+        out.spill = spill
+        return out
     return TableSet(add_tcp_analysis(dict(TableSet.concat(parts))))
 
 

@@ -1,13 +1,13 @@
 """Tables larger than memory, kept on disk in buckets (SPEC §7: a 1 GB input stays under 2 GB).
 
 When ``zdiag scan`` (or a batch case) meets a file that is parsed in pieces
-(:mod:`zdiag.stream`), the pieces' rows of a table named in :data:`BUCKET_KEYS` are not joined
-in memory: each piece is written at once to ``<root>/<table>/bucket-NNN/part-NNNNN.parquet``,
-its rows spread over the buckets by a hash of the table's group key (packets: ``conn``), so
-every connection lies whole in one bucket and part numbers keep the file order inside it.
-:func:`zdiag.rules.scan.scan_tables` then reads the table back a bucket at a time, runs zdiag's
-TCP analysis and the rules that read it per bucket (their groups never cross buckets), and
-keeps in memory only the rows findings point at and the rows other rules correlate with.
+(:mod:`zdiag.stream`), the pieces' rows of a table named in :data:`BUCKET_KEYS` (packets,
+connections, messages) are not joined in memory: each piece is written at once to
+``<root>/<table>/bucket-NNN/part-NNNNN.parquet``. Packets are spread over the buckets by a
+hash of ``conn``, so every connection lies whole in one bucket (zdiag's TCP analysis needs
+it); the other tables' pieces go to the buckets in turn. Part numbers keep the file order.
+:func:`zdiag.rules.scan.scan_tables` then reads the table back a bucket at a time and keeps
+in memory only the rows each rule considers and the rows findings point at.
 
 The spill folder is a temporary directory (under ``$TMPDIR``), removed by :meth:`Spill.close`
 or when the object is garbage collected.
@@ -25,8 +25,11 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 
-#: tables that may be spilled, and the columns their rules group by (the bucket key)
-BUCKET_KEYS: dict[str, tuple[str, ...]] = {"packets": ("conn",)}
+#: tables that may be spilled (the large ones: one row per packet, connection snapshot or
+#: message), and the columns that must not be split across buckets: a connection's packets
+#: stay together for zdiag's TCP analysis; the other tables' pieces go to the buckets in turn
+BUCKET_KEYS: dict[str, tuple[str, ...]] = {"packets": ("conn",), "connections": (),
+                                           "messages": ()}  # fmt: skip
 #: input bytes per bucket (~160k packets): a bucket with its analysis columns stays near the
 #: memory of one parsed piece, so a scan peaks no higher than its parse
 BUCKET_BYTES = 16 * 1024 * 1024
@@ -65,14 +68,14 @@ class Spill:
         self.plan(BUCKET_BYTES)
         frame = df if isinstance(df, pl.DataFrame) else pl.from_pandas(df)
         keys = [k for k in BUCKET_KEYS[name] if k in frame.columns]
+        self._parts += 1
         if keys and self.nbuckets > 1:
             h = frame.select(pl.struct(keys).hash(seed=0) % self.nbuckets).to_series()
             frame = frame.with_columns(h.alias("__bucket"))
             parts = frame.partition_by("__bucket", as_dict=True, include_key=False)
             parts = {int(k[0]): v for k, v in parts.items()}
-        else:
-            parts = {0: frame}
-        self._parts += 1
+        else:  # nothing to keep together: the whole piece to the next bucket in turn
+            parts = {self._parts % self.nbuckets: frame}
         for b, part in parts.items():
             write_part(self.folder(name, b), name, part, part=self._parts)
         self.rows[name] = self.rows.get(name, 0) + len(frame)

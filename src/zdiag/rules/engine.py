@@ -110,12 +110,9 @@ def _context(tableset) -> Context:
 # --------------------------------------------------------------------------- run one rule
 
 
-def run_rule(rule: Rule, tableset) -> pd.DataFrame:
-    """Findings of one rule over a TableSet (raises RuleRuntimeError when it cannot run)."""
-    ctx = _context(tableset)
-    df = ctx.table(rule.source)
-    if df is None or len(df) == 0:
-        return T.empty("findings")
+def _selections(rule: Rule, df: pd.DataFrame) -> tuple[Frame, np.ndarray]:
+    """The rule's named selections over ``df`` and the mask of the rows it considers (its
+    ``condition``, or any step of its ``sequence``)."""
     cols = set(df.columns)
     dtypes = dict(df.dtypes)
     frame = Frame(df)
@@ -134,6 +131,27 @@ def run_rule(rule: Rule, tableset) -> pd.DataFrame:
         raise RuleRuntimeError(exc.message) from None
     except (KeyError, TypeError) as exc:
         raise RuleRuntimeError(str(exc).strip("'\"")) from None
+    return frame, mask
+
+
+def considered_rows(rule: Rule, df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``df`` (the rule's source table, or a part of it) that the rule looks at:
+    its findings over a table depend on these rows only, conditions being row by row. Lets
+    :mod:`zdiag.rules.scan` run a rule over a table kept on disk, a part at a time."""
+    if not len(df):
+        return df
+    return df.take(np.flatnonzero(_selections(rule, df)[1]))
+
+
+def run_rule(rule: Rule, tableset) -> pd.DataFrame:
+    """Findings of one rule over a TableSet (raises RuleRuntimeError when it cannot run)."""
+    ctx = _context(tableset)
+    df = ctx.table(rule.source)
+    if df is None or len(df) == 0:
+        return T.empty("findings")
+    cols = set(df.columns)
+    dtypes = dict(df.dtypes)
+    frame, mask = _selections(rule, df)
     _check_columns(df, rule.group_by, "group_by")
     tcol = time_column(df)
     rows = np.flatnonzero(mask)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from zdiag import tables as T
@@ -88,47 +89,50 @@ def scan_tables(tables: TableSet, rules=None, fail_on: str = "high") -> ScanResu
 def _scan_spilled(tables: TableSet, rules: list[Rule]):
     """Rules over a TableSet whose large tables are in its spill (:mod:`zdiag.spill`).
 
-    Each bucket of a spilled table is read once: zdiag's TCP analysis runs on it (a
-    connection's packets are all in one bucket), then every rule whose source it is (their
-    groups are connections, or single rows). Other rules' ``correlate`` entries into it get,
-    each under a table name of its own, the bucket rows their ``where`` selects, narrowed to
-    the join keys. Those rules then run once over the in-memory tables, and the rows their
-    findings name are read back in a last pass. The TableSet handed back holds, for a spilled
-    table, exactly the rows findings point at (what the reports show as evidence)."""
-    from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
+    A rule's findings depend only on the rows its conditions select (conditions are row by
+    row), so each part of a spilled table is read once and every rule over it keeps just
+    the rows it considers (:func:`zdiag.rules.engine.considered_rows`); each rule then runs
+    once over its kept rows, back in file order, whatever it groups by. Packets are read a
+    bucket of whole connections at a time and get zdiag's TCP analysis first. A
+    ``correlate`` into a spilled table gets, under a table name of its own, the rows its
+    ``where`` selects narrowed to the join keys; the rows those findings name are read back
+    in one more pass. The TableSet handed back holds, for a spilled table, exactly the rows
+    findings point at (what the reports show as evidence)."""
     from zdiag.analysis.tcp import merge_disagreements
-    from zdiag.rules.engine import correlated_rows, sort_findings
+    from zdiag.rules.engine import considered_rows, correlated_rows, sort_findings
 
     spill = tables.spill
     files = {r.id: r.file for r in rules}
     small = {n: tables[n] for n in tables}
     on_disk = set(spill.tables)
-    per_bucket = [r for r in rules if r.source in on_disk]
-    once, wanted = _split_correlates([r for r in rules if r.source not in on_disk], on_disk)
-    frames: list[pd.DataFrame] = []
+    rules, wanted = _split_correlates(rules, on_disk)
+    over_disk = [r for r in rules if r.source in on_disk]
     errors: dict[str, RuleError] = {}
-    evidence: dict[str, list[pd.DataFrame]] = {n: [] for n in on_disk}
+    considered: dict[str, list[pd.DataFrame]] = {r.id: [] for r in over_disk}
     narrow: dict[str, list[pd.DataFrame]] = {alias: [] for alias in wanted}
     derived: dict[str, list[pd.DataFrame]] = {}
+
+    def fail(rid: str, exc: Exception) -> None:
+        errors.setdefault(rid, RuleError(rid, files[rid], str(exc)))
+
     for name in sorted(on_disk):
-        for bucket in spill.buckets(name):
-            whole = add_tcp_analysis({**small, name: bucket})
-            for extra in set(whole) - set(small) - {name}:  # conn_analysis, ibm_disagreements
-                derived.setdefault(extra, []).append(whole[extra])
-            rows = whole[name]
-            found, errs = run_rules(per_bucket, TableSet({**small, **whole}))
-            for e in errs:
-                errors.setdefault(e.rule_id, e)
-            frames.append(found)
-            evidence[name].append(_evidence_rows(found, name, rows))
+        for rows, extra in _parts(spill, name, small):
+            for t, df in extra.items():  # conn_analysis, ibm_disagreements of these packets
+                derived.setdefault(t, []).append(df)
+            for r in over_disk:
+                if r.source == name and r.id not in errors:
+                    try:
+                        considered[r.id].append(considered_rows(r, rows))
+                    except RuleRuntimeError as exc:
+                        fail(r.id, exc)
             for alias, (table, corr) in wanted.items():
-                if table != name:
+                rid = alias.split("#")[1]
+                if table != name or rid in errors:
                     continue
                 try:
                     picked = correlated_rows(corr, rows)
                 except RuleRuntimeError as exc:  # the rule cannot run, as in memory
-                    rid = alias.split("#")[1]
-                    errors.setdefault(rid, RuleError(rid, files[rid], str(exc)))
+                    fail(rid, exc)
                     continue
                 keep = set(corr["on"].values()) | {"case", "source", "line"}
                 narrow[alias].append(picked[[c for c in picked.columns if c in keep]])
@@ -140,26 +144,68 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
             joined[name] = T.conform(name, pd.concat(parts, ignore_index=True))
     for alias, parts in narrow.items():
         joined[alias] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    found, errs = run_rules([r for r in once if r.id not in errors], TableSet(joined))
-    for e in errs:
-        errors.setdefault(e.rule_id, e)
-    found = _unalias_evidence(found)
+    order = _file_order(small.get("files"))
+    frames: list[pd.DataFrame] = []
+    evidence: dict[str, list[pd.DataFrame]] = {n: [] for n in on_disk}
+    runs = [([r for r in rules if r.source not in on_disk and r.id not in errors], joined)]
+    for r in over_disk:  # each over the rows it considers, gathered from every part
+        if r.id not in errors:
+            rows = _in_file_order(considered.pop(r.id), order, r.source)
+            runs.append(([r], {**joined, r.source: rows}))
+    for batch, view in runs:
+        found, errs = run_rules(batch, TableSet(view))
+        for e in errs:
+            errors.setdefault(e.rule_id, e)
+        found = _unalias_evidence(found)
+        for name in on_disk & set(view) - set(joined):
+            evidence[name].append(_evidence_rows(found, name, view[name]))
+        frames.append(found)
+    findings = sort_findings(frames)
     for alias in narrow:
         joined.pop(alias)
-    for name in on_disk:  # rows the correlated findings name: one more pass over the buckets
+    for name in on_disk:  # rows correlated findings name: one more pass over the parts
         have = pd.concat(evidence[name], ignore_index=True) if evidence[name] else None
-        more = _refs(found, name) - (_refs_of_rows(have) if have is not None else set())
+        more = _refs(findings, name) - (_refs_of_rows(have) if have is not None else set())
         if more:
-            evidence[name] += [_rows_at(bucket_rows, more)
-                               for bucket_rows in _analysed(spill, name, small)]  # fmt: skip
+            evidence[name] += [_rows_at(rows, more) for rows, _ in _parts(spill, name, small)]
         parts = [p for p in evidence[name] if len(p)]
         df = pd.concat(parts, ignore_index=True) if parts else T.empty(name)
-        df = df.drop_duplicates(subset=["source", "line"]).sort_values(["source", "line"])
-        joined[name] = T.conform(name, df.reset_index(drop=True))
+        df = _in_file_order([df.drop_duplicates(subset=["source", "line"])], order, name)
+        joined[name] = T.conform(name, df)
     out = TableSet(joined)
     out.spill = spill
-    findings = sort_findings([*frames, found])
     return out, findings, list(errors.values())
+
+
+def _parts(spill, name: str, small: dict) -> Iterator[tuple[pd.DataFrame, dict]]:
+    """A spilled table a part at a time, with zdiag's TCP analysis when it is the packets
+    (a bucket holds whole connections): (rows, tables the analysis derived)."""
+    from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
+
+    for part in spill.buckets(name):
+        if name != "packets":
+            yield part, {}
+            continue
+        whole = add_tcp_analysis({"files": small["files"], name: part})
+        yield whole[name], {t: df for t, df in whole.items() if t not in ("files", name)}
+
+
+def _file_order(files: pd.DataFrame | None) -> dict[str, int]:
+    if files is None or not len(files):
+        return {}
+    return {str(s): i for i, s in enumerate(files["source"].astype(str))}
+
+
+def _in_file_order(parts: list[pd.DataFrame], order: dict[str, int], name: str) -> pd.DataFrame:
+    """Rows gathered from a table's parts, back in the order the table has in memory: files
+    in the order they were read, lines within a file."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return T.empty(name)
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    rank = df["source"].astype(str).map(order).fillna(len(order)).to_numpy()
+    idx = np.lexsort((df["line"].to_numpy(dtype="int64", na_value=0), rank))
+    return df.take(idx).reset_index(drop=True)
 
 
 def _split_correlates(rules: list[Rule], on_disk: set[str]):
@@ -205,13 +251,6 @@ def _refs(findings: pd.DataFrame, table: str) -> set[tuple[str, int]]:
 
 def _refs_of_rows(rows: pd.DataFrame) -> set[tuple[str, int]]:
     return set(zip(rows["source"].astype(str), rows["line"].astype("int64"), strict=True))
-
-
-def _analysed(spill, name: str, small: dict) -> Iterator[pd.DataFrame]:
-    from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
-
-    for bucket in spill.buckets(name):
-        yield add_tcp_analysis({**small, name: bucket})[name]
 
 
 def _rows_at(rows: pd.DataFrame, refs: set[tuple[str, int]]) -> pd.DataFrame:
