@@ -3,6 +3,7 @@ happened (rule errors, site overrides), with the exit code of SPEC §2."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,15 +90,16 @@ def scan_tables(tables: TableSet, rules=None, fail_on: str = "high") -> ScanResu
 def _scan_spilled(tables: TableSet, rules: list[Rule]):
     """Rules over a TableSet whose large tables are in its spill (:mod:`zdiag.spill`).
 
-    A rule's findings depend only on the rows its conditions select (conditions are row by
-    row), so each part of a spilled table is read once and every rule over it keeps just
-    the rows it considers (:func:`zdiag.rules.engine.considered_rows`); each rule then runs
-    once over its kept rows, back in file order, whatever it groups by. Packets are read a
-    bucket of whole connections at a time and get zdiag's TCP analysis first. A
-    ``correlate`` into a spilled table gets, under a table name of its own, the rows its
-    ``where`` selects narrowed to the join keys; the rows those findings name are read back
-    in one more pass. The TableSet handed back holds, for a spilled table, exactly the rows
-    findings point at (what the reports show as evidence)."""
+    Each part of a spilled table is read once (packets: a bucket of whole connections, with
+    zdiag's TCP analysis). A rule whose findings cannot span parts (row by row, or grouped
+    by a key that includes the bucket key, e.g. ``[source, conn]``) runs on each part as it
+    comes. Any other rule keeps from each part the rows its conditions select, narrowed to
+    the columns it names (:func:`zdiag.rules.engine.considered_rows`: conditions are row by
+    row, so its findings depend on those rows only), and runs once over them, whatever it
+    groups by. A ``correlate`` into a spilled table gets, under a table name of its own, the
+    rows its ``where`` selects narrowed to the join keys. Rows that findings name and that
+    were not at hand are read back in one last pass. The TableSet handed back holds, for a
+    spilled table, exactly the rows findings point at (what the reports show)."""
     from zdiag.analysis.tcp import merge_disagreements
     from zdiag.rules.engine import considered_rows, correlated_rows, sort_findings
 
@@ -106,25 +108,36 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
     small = {n: tables[n] for n in tables}
     on_disk = set(spill.tables)
     rules, wanted = _split_correlates(rules, on_disk)
-    over_disk = [r for r in rules if r.source in on_disk]
+    per_part = [r for r in rules if r.source in on_disk and _within_a_part(r, wanted)]
+    gather = [r for r in rules if r.source in on_disk and r not in per_part]
     errors: dict[str, RuleError] = {}
-    considered: dict[str, list[pd.DataFrame]] = {r.id: [] for r in over_disk}
+    considered: dict[str, list[pd.DataFrame]] = {r.id: [] for r in gather}
     narrow: dict[str, list[pd.DataFrame]] = {alias: [] for alias in wanted}
     derived: dict[str, list[pd.DataFrame]] = {}
+    frames: list[pd.DataFrame] = []
+    evidence: dict[str, list[pd.DataFrame]] = {n: [] for n in on_disk}
 
     def fail(rid: str, exc: Exception) -> None:
         errors.setdefault(rid, RuleError(rid, files[rid], str(exc)))
 
     for name in sorted(on_disk):
+        here = [r for r in per_part if r.source == name]
         for rows, extra in _parts(spill, name, small):
             for t, df in extra.items():  # conn_analysis, ibm_disagreements of these packets
                 derived.setdefault(t, []).append(df)
-            for r in over_disk:
+            found, errs = run_rules(here, TableSet({**small, name: rows}))
+            for e in errs:
+                errors.setdefault(e.rule_id, e)
+            frames.append(found)
+            evidence[name].append(_evidence_rows(found, name, rows))
+            for r in gather:
                 if r.source == name and r.id not in errors:
                     try:
-                        considered[r.id].append(considered_rows(r, rows))
+                        picked = considered_rows(r, rows)
                     except RuleRuntimeError as exc:
                         fail(r.id, exc)
+                        continue
+                    considered[r.id].append(picked[_columns_named(r, picked)])
             for alias, (table, corr) in wanted.items():
                 rid = alias.split("#")[1]
                 if table != name or rid in errors:
@@ -145,10 +158,8 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
     for alias, parts in narrow.items():
         joined[alias] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     order = _file_order(small.get("files"))
-    frames: list[pd.DataFrame] = []
-    evidence: dict[str, list[pd.DataFrame]] = {n: [] for n in on_disk}
     runs = [([r for r in rules if r.source not in on_disk and r.id not in errors], joined)]
-    for r in over_disk:  # each over the rows it considers, gathered from every part
+    for r in gather:  # each over the rows it considers, gathered from every part
         if r.id not in errors:
             rows = _in_file_order(considered.pop(r.id), order, r.source)
             runs.append(([r], {**joined, r.source: rows}))
@@ -156,18 +167,15 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
         found, errs = run_rules(batch, TableSet(view))
         for e in errs:
             errors.setdefault(e.rule_id, e)
-        found = _unalias_evidence(found)
-        for name in on_disk & set(view) - set(joined):
-            evidence[name].append(_evidence_rows(found, name, view[name]))
         frames.append(found)
-    findings = sort_findings(frames)
+    findings = _unalias_evidence(sort_findings(frames))
     for alias in narrow:
         joined.pop(alias)
-    for name in on_disk:  # rows correlated findings name: one more pass over the parts
+    for name in on_disk:  # rows findings name that are not at hand: one more pass
         have = pd.concat(evidence[name], ignore_index=True) if evidence[name] else None
         more = _refs(findings, name) - (_refs_of_rows(have) if have is not None else set())
         if more:
-            evidence[name] += [_rows_at(rows, more) for rows, _ in _parts(spill, name, small)]
+            evidence[name] += list(_rows_named(spill, name, small, more))
         parts = [p for p in evidence[name] if len(p)]
         df = pd.concat(parts, ignore_index=True) if parts else T.empty(name)
         df = _in_file_order([df.drop_duplicates(subset=["source", "line"])], order, name)
@@ -175,6 +183,36 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
     out = TableSet(joined)
     out.spill = spill
     return out, findings, list(errors.values())
+
+
+def _within_a_part(rule: Rule, wanted: dict) -> bool:
+    """Whether the rule's findings never need rows of two parts: it looks at rows one by
+    one, or groups by a key that includes the table's bucket key (and correlates with no
+    table still being gathered)."""
+    from zdiag.spill import BUCKET_KEYS
+
+    if any(c["table"] in wanted for c in rule.correlate):
+        return False
+    if not rule.group_by and not rule.sequence:
+        return True
+    keys = set(BUCKET_KEYS.get(rule.source, ()))
+    return bool(keys) and keys <= set(rule.group_by)
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _columns_named(rule: Rule, df: pd.DataFrame) -> list[str]:
+    """The columns of ``df`` a rule may read: every name in its conditions, keys, message
+    and evidence (a few more than needed is harmless), the provenance and the time."""
+    from zdiag.rules.engine import TIME_COLUMNS
+
+    texts = [*rule.where.values(), rule.condition or "", rule.having or "", rule.message,
+             *rule.group_by, *rule.evidence, *rule.sequence]  # fmt: skip
+    texts += [k for c in rule.correlate for k in c.get("on", {})]
+    names = {m.group(0) for t in texts for m in _NAME.finditer(str(t))}
+    names |= {"case", "source", "line", *TIME_COLUMNS}
+    return [c for c in df.columns if c in names]
 
 
 def _parts(spill, name: str, small: dict) -> Iterator[tuple[pd.DataFrame, dict]]:
@@ -188,6 +226,22 @@ def _parts(spill, name: str, small: dict) -> Iterator[tuple[pd.DataFrame, dict]]
             continue
         whole = add_tcp_analysis({"files": small["files"], name: part})
         yield whole[name], {t: df for t, df in whole.items() if t not in ("files", name)}
+
+
+def _rows_named(spill, name: str, small: dict, refs: set) -> Iterator[pd.DataFrame]:
+    """The rows at ``refs`` ((source, line) pairs), read back part by part; packets get
+    their analysis columns from their own connections only."""
+    from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
+
+    for part in spill.buckets(name):
+        hit = _rows_at(part, refs)
+        if not len(hit):
+            continue
+        if name == "packets":  # analyse just the connections these rows belong to
+            conns = part["conn"].isin(set(hit["conn"].dropna()))
+            part = add_tcp_analysis({"files": small["files"], name: part[conns]})[name]
+            hit = _rows_at(part.reset_index(drop=True), refs)
+        yield hit
 
 
 def _file_order(files: pd.DataFrame | None) -> dict[str, int]:
