@@ -327,8 +327,8 @@ def run(
             path, facts = _gen_file(kind, size, data, seed)
             entry = {"input": facts, "methods": {}}
             methods = ["zdiag"]
-            if kind == "systcpda.session":  # whole scan, packets spilled to disk when large
-                methods.append("scan")
+            if kind == "systcpda.session" or (only and "scan" in only):
+                methods.append("scan")  # whole scan, big tables spilled to disk when large
             if gen.row_rule:
                 methods += ["polars", "pyarrow", "re"]
                 if gen.lark_start and (size <= LARK_MAX_MB):
