@@ -107,8 +107,10 @@ def test_ezz8673i_keywords_read_the_connection(tmp_path):
         " correlator= 3 probeid= 040B0003 sensorhostname= MVS1\n"
     )
     r = parse_text(tmp_path, text)["messages"].iloc[0]
+    # IPv4-mapped addresses keep their dotted tail (RFC 5952 §5), as netstat's rows do, so
+    # that a message joins the connection it names
     assert (r["local_ip"], r["local_port"], r["remote_ip"], r["remote_port"]) == (
-        "10.1.1.1", 4000, "::ffff:a0b:201", 1025)  # fmt: skip
+        "10.1.1.1", 4000, "::ffff:10.11.2.1", 1025)  # fmt: skip
     assert r["correlator"] == 3 and r["template"] == "EZZ8673I#1"
 
 

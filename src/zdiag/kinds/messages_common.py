@@ -9,7 +9,6 @@ fields cost one vectorised pass per message id, not a Python loop per row.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 import yaml
 
+from zdiag.kinds.addresses import canonical_ip, canonical_ips  # noqa: F401 - trmdstat reads it here
 from zdiag.kinds.base import null_array
 from zdiag.resources import data_dir
 from zdiag.tables import SCHEMAS
@@ -134,17 +134,6 @@ def template_columns() -> dict[str, str]:
     return cols
 
 
-def canonical_ip(text: str | None) -> str | None:
-    """Canonical form of an address; text that is not one (masked) stays as printed."""
-    if text is None:
-        return None
-    try:
-        addr = ipaddress.ip_address(text.split("%")[0])
-    except ValueError:
-        return text
-    return str(addr)
-
-
 def split_ids(msg_id: pl.Series) -> tuple[pl.Series, pl.Series]:
     """prefix (leading letters) and severity (last letter) of each message id."""
     prefix = msg_id.str.extract(r"^([A-Z$#@]+)", 1)
@@ -208,10 +197,7 @@ def apply_templates(msg_id: pl.Series, body: pl.Series) -> dict[str, pd.Series]:
             if typ == "pct":
                 col = col.str.strip_chars_end("%")
             if typ == "ip":
-                uniq = col.drop_nulls().unique().to_list()
-                col = col.replace_strict(
-                    {u: canonical_ip(u) for u in uniq}, default=None, return_dtype=pl.String
-                )
+                col = canonical_ips(col)
             out[name] = to_pandas(col, typ)
         elif name in schema:
             out[name] = pd.Series(null_array(schema[name], n))

@@ -3,7 +3,6 @@ typed columns and snapshot timestamps. Not a report kind itself (registers nothi
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 import numpy as np
@@ -12,6 +11,8 @@ import polars as pl
 import pyarrow as pa
 
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
+from zdiag.kinds.addresses import canonical_ip
+from zdiag.kinds.addresses import canonical_ips as canonical_ips_column
 from zdiag.kinds.base import null_array
 from zdiag.tables import STR
 
@@ -45,20 +46,6 @@ def normalise_states(raw: pd.Series) -> pd.Series:
     """RFC 793 names for printed states (vectorised); unknown spellings stay null."""
     key = raw.astype(STR).str.upper().str.replace(r"[-_ ]", "", regex=True)
     return key.map(STATE_MAP).astype(STR)
-
-
-def canonical_ip(text: str | None) -> str | None:
-    """Canonical text of an IP address (``ipaddress``); anything else (``*``, host names,
-    ``Default``) is kept as printed. A ``%zone`` suffix is dropped."""
-    if text is None or (isinstance(text, float) and np.isnan(text)) or text is pd.NA:
-        return None
-    try:
-        ip = ipaddress.ip_address(str(text).split("%")[0])
-    except ValueError:
-        return text
-    mapped = getattr(ip, "ipv4_mapped", None)
-    # RFC 5952 §5: IPv4-mapped addresses keep their dotted tail (Python < 3.13 prints hex)
-    return f"::ffff:{mapped}" if mapped is not None else str(ip)
 
 
 def canonical_ips(col: pd.Series) -> pd.Series:
@@ -196,13 +183,6 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def canonical_ips_pl(s: pl.Series) -> pl.Series:
-    """canonical_ip over a polars column, computed once per distinct value."""
-    uniq = [u for u in s.unique().to_list() if u is not None]
-    mapping = {u: canonical_ip(u) for u in uniq}
-    return s.replace_strict(mapping, default=None, return_dtype=pl.String)
-
-
 def split_sockets_pl(tokens: pl.Series, grammar: str, rules: tuple[str, ...]) -> pl.DataFrame:
     """Polars twin of split_sockets: columns ip, port (Int64), port_name."""
     ip = pl.Series("ip", [None] * len(tokens), dtype=pl.String)
@@ -223,7 +203,7 @@ def split_sockets_pl(tokens: pl.Series, grammar: str, rules: tuple[str, ...]) ->
     name = pl.select(
         pl.when(num.is_null() & port.is_not_null() & (port != "*")).then(port).otherwise(None)
     ).to_series()
-    ip = canonical_ips_pl(ip)
+    ip = canonical_ips_column(ip)
     ip = pl.select(pl.when(ip == "").then(None).otherwise(ip)).to_series()
     return pl.DataFrame({"ip": ip, "port": num, "port_name": name.cast(pl.String)})
 

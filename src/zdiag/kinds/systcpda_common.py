@@ -3,9 +3,7 @@ date separators and rulers (grammars/systcpda_common.lark), all accounted as lay
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -13,6 +11,7 @@ import polars as pl
 
 from zdiag.decode import lines_series
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
+from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.base import UNMARKED, Accounting
 
 GRAMMAR = "systcpda_common"
@@ -252,18 +251,3 @@ def parse_sections(lines: list[str], s: pl.Series, acct: Accounting) -> dict[str
         out["streams"]["first_ts"] = out["streams"]["first_ts"].astype("datetime64[us]")
         out["streams"]["last_ts"] = out["streams"]["last_ts"].astype("datetime64[us]")
     return out
-
-
-@cache
-def canonical_ip(text: str | None) -> str | None:
-    """An address in ``ipaddress`` canonical form; text that is no address stays as printed
-    (published copies mask addresses as ``x.x.x.x``); empty text is None."""
-    if text is None:
-        return None
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return text

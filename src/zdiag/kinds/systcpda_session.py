@@ -20,7 +20,6 @@ arithmetic still works, and a day is added when the clock goes back by more than
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ import polars as pl
 from zdiag.decode import lines_series
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import systcpda_common as common
+from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
 from zdiag.tables import STR
@@ -53,18 +53,6 @@ LINE_RULES = ("detail_heading", "elision_line", "address_line", "count_line", "s
 _IPV4_CANONICAL = re.compile(
     r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 )
-
-
-def canonical_ip(text: str | None) -> str | None:
-    """Canonical form of an IP address; text that is not one (masked ``x.x.x.x``) as printed."""
-    if text is None:
-        return None
-    if _IPV4_CANONICAL.fullmatch(text):  # already canonical (the common case, no parse)
-        return text
-    try:
-        return str(ipaddress.ip_address(text.split("%")[0]))
-    except ValueError:
-        return text
 
 
 _INT64 = range(-(2**63), 2**63)
