@@ -2,10 +2,11 @@
 
 When ``zdiag scan`` (or a batch case) meets a file that is parsed in pieces
 (:mod:`zdiag.stream`), the pieces' rows of a table named in :data:`BUCKET_KEYS` (packets,
-connections, messages) are not joined in memory: each piece is written at once to
+connections, messages, routes, arp) are not joined in memory: each piece is written at once to
 ``<root>/<table>/bucket-NNN/part-NNNNN.parquet``. Packets are spread over the buckets by a
-hash of ``conn``, so every connection lies whole in one bucket (zdiag's TCP analysis needs
-it); the other tables' pieces go to the buckets in turn. Part numbers keep the file order.
+hash of ``conn`` and netstat connections by a hash of their 4-tuple, so every connection
+lies whole in one bucket; the other tables' pieces go to the buckets in turn. Part numbers
+keep the file order.
 :func:`zdiag.rules.scan.scan_tables` then reads the table back a bucket at a time and keeps
 in memory only the rows each rule considers and the rows findings point at.
 
@@ -25,11 +26,18 @@ from pathlib import Path
 import pandas as pd
 import polars as pl
 
-#: tables that may be spilled (the large ones: one row per packet, connection snapshot or
-#: message), and the columns that must not be split across buckets: a connection's packets
-#: stay together for zdiag's TCP analysis; the other tables' pieces go to the buckets in turn
-BUCKET_KEYS: dict[str, tuple[str, ...]] = {"packets": ("conn",), "connections": (),
-                                           "messages": ()}  # fmt: skip
+#: tables that may be spilled (the large ones: one row per packet, per connection, route or
+#: ARP entry in each snapshot, per message), and the columns whose rows stay together in one
+#: bucket: a connection's packets (zdiag's TCP analysis needs them all) and a connection's
+#: snapshots (the stuck-connection rules group by its 4-tuple, so they run bucket by
+#: bucket); the other tables' pieces go to the buckets in turn
+BUCKET_KEYS: dict[str, tuple[str, ...]] = {
+    "packets": ("conn",),
+    "connections": ("local_ip", "local_port", "remote_ip", "remote_port"),
+    "messages": (),
+    "routes": (),
+    "arp": (),
+}
 #: input bytes per bucket (~160k packets): a bucket with its analysis columns stays near the
 #: memory of one parsed piece, so a scan peaks no higher than its parse
 BUCKET_BYTES = 16 * 1024 * 1024
