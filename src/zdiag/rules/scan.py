@@ -129,7 +129,7 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
             for e in errs:
                 errors.setdefault(e.rule_id, e)
             frames.append(found)
-            evidence[name].append(_evidence_rows(found, name, rows))
+            evidence[name] += _evidence_rows(found, name, rows)
             for r in gather:
                 if r.source == name and r.id not in errors:
                     try:
@@ -308,14 +308,17 @@ def _refs_of_rows(rows: pd.DataFrame) -> set[tuple[str, int]]:
 
 
 def _rows_at(rows: pd.DataFrame, refs: set[tuple[str, int]]) -> pd.DataFrame:
+    """The rows at ``refs``, copied (taken), so that they hold no part's buffers."""
     keys = pd.MultiIndex.from_arrays([rows["source"].astype(str), rows["line"].astype("int64")])
-    return rows[keys.isin(list(refs))]
+    return rows.take(np.flatnonzero(keys.isin(list(refs))))
 
 
-def _evidence_rows(findings: pd.DataFrame, table: str, rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``rows`` (one bucket of ``table``) that findings name as evidence."""
+def _evidence_rows(findings: pd.DataFrame, table: str, rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """The rows of ``rows`` (one bucket of ``table``) that findings name as evidence: a
+    copy, or nothing (an empty slice would keep the whole bucket's Arrow buffers alive)."""
     refs = _refs(findings, table)
-    return _rows_at(rows, refs) if refs and len(rows) else rows.iloc[0:0]
+    hit = _rows_at(rows, refs) if refs and len(rows) else None
+    return [hit] if hit is not None and len(hit) else []
 
 
 def scan(
