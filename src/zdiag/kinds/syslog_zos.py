@@ -5,7 +5,9 @@ polars over all lines at once):
 - JES2 SYSLOG / OPERLOG hardcopy records (SDSF columns: record type, request type, routing
   codes, system, ``yyddd`` date, ``hh:mm:ss.hh``, job id / console, user-exit flags, text);
   multi-line messages (``M`` first line ending with its connect id, ``D``/``L``/``E`` lines
-  carrying that id) are joined by the connect id, not by adjacency;
+  carrying that id) are joined by the connect id, not by adjacency (to the latest ``M``
+  line with that id above; a record after that message's ``E`` end record, or with no ``M``
+  line above, is kept as a fragment row of its own);
 - syslogd lines, RFC 3164 (``Mmm dd hh:mm:ss host tag[pid]: text``) or ISO 8601 stamped;
 - console captures with an ``hh:mm:ss`` prefix (continuation: same prefix, indented further);
 - another program's log line (``yyyy-mm-dd hh:mm:ss …``) with a message id in its text;
