@@ -249,6 +249,7 @@ def parse_source_stream(src: Source, k: Kind, case: str = "", polars: bool = Fal
             res = FileResult(row)
             try:
                 extra = {"polars": True} if polars else {}
+                extra["last"] = p.last  # a kind may hold rows back until the last piece
                 if p.prepared is not None:
                     if isinstance(p.prepared, BaseException):
                         raise p.prepared

@@ -67,6 +67,18 @@ UNITNAME VCOUNT VOLUME WLMCLUSTERNAME WRAPRECORD WRTAPEFASTIO XLATE
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of an FTP.DATA file (the pipeline cuts it before a line that starts
+    a statement, :data:`CHUNK_AT`). Every statement and MODIFY command is one line and
+    typing a value needs nothing from the lines before, so ``state`` carries nothing; the
+    tables' lines are numbered within the piece."""
+    return _parse(lines, acct), state
+
+
+def _parse(lines, acct: Accounting) -> dict[str, pd.DataFrame]:
     code, has_comment = cc.code_part(lines)
     todo = acct.status == UNMARKED
     empty = (code.str.strip_chars() == "").to_numpy()
@@ -125,6 +137,10 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     return {"config": out}
 
 
+#: where a large file may be cut (zdiag.stream): a line that starts with a keyword (a
+#: statement or a MODIFY command), never a comment or sequence-number-only line
+CHUNK_AT = re.compile(rb"(?m)^[ \t]*[A-Za-z]")
+
 _STMT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\b")
 _MODIFY = re.compile(r"^\s*(?:F|MODIFY)\s+[A-Za-z0-9@#$_]+,\s*DEBUG=", re.I)
 
@@ -153,7 +169,12 @@ register(
             "config/seed004_ftpdata_timers.txt",
             "config/ftpdata_ftpsdata_sample_csv1r2_site_section1.txt",
         ),  # fmt: skip
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # large files are cut before a statement line and parsed piece by piece
+            "chunk_marker": CHUNK_AT,
+            "parse_chunk": parse_chunk,
+        },
         path="comments and sequence numbers cut with polars; statement rows: grammar row "
         "patterns, polars (vectorised)",
     )

@@ -143,10 +143,16 @@ def _operands(i: int, block: str, tokens: list[str], rows: _Rows, state: dict) -
 _STATEMENT_WORD = re.compile(r"[A-Z][A-Z0-9_@#$]{0,31}")
 
 
-def _parse_profile(idx: np.ndarray, tok: list, rest: list, rows: _Rows, acct: Accounting):
+def _parse_profile(idx: np.ndarray, tok: list, rest: list, rows: _Rows, acct: Accounting,
+                   carry: dict | None = None) -> dict:  # fmt: skip
     """The statement state machine runs over the statement lines only; the lines between
     them (PORT/HOME entries, block members, the bulk of a big profile) are assigned to
-    the statement above them with array operations."""
+    the statement above them with array operations.
+
+    ``carry`` is what the lines above the piece leave open (empty for a whole file): the
+    open block (``block``), the context of the last statement line (``ctx``) and its open
+    operand sub-group (``sub``). Returns the same for the end of these lines."""
+    carry = carry or {}
     up_s = pl.Series(tok, dtype=pl.String).str.to_uppercase()
     is_end = up_s.is_in(list(END_WORDS))
     cand = np.flatnonzero((up_s.is_in(list(STATEMENTS)) | is_end).to_numpy())
@@ -155,7 +161,7 @@ def _parse_profile(idx: np.ndarray, tok: list, rest: list, rows: _Rows, acct: Ac
     ctx: list[tuple[str, str] | None] = []  # the context each of them opens
     subs: list[str | None] = []  # the operand sub-group open after it
     layout: list[int] = []
-    block: str | None = None
+    block: str | None = carry.get("block")
     for k in cand.tolist():
         i, u, r = int(idx[k]), up[k], rest[k]
         if block is not None:
@@ -194,8 +200,11 @@ def _parse_profile(idx: np.ndarray, tok: list, rest: list, rows: _Rows, acct: Ac
     is_ctl[ctl_a] = True
     other = np.flatnonzero(~is_ctl)
     at = np.searchsorted(ctl_a, other, side="right") - 1
-    kinds = np.array([c[0] if c else "" for c in ctx] + [""], dtype=object)[at]
-    names = np.array([c[1] if c else None for c in ctx] + [None], dtype=object)[at]
+    # lines above the piece's first statement line (at == -1) take the carried context
+    above = carry.get("ctx")
+    kinds = np.array([c[0] if c else "" for c in [*ctx, above]], dtype=object)[at]
+    names = np.array([c[1] if c else None for c in [*ctx, above]], dtype=object)[at]
+    subs.append(carry.get("sub"))
     tok_s = pl.Series(tok, dtype=pl.String)
     rest_s = pl.Series(rest, dtype=pl.String)
     text_s = pl.select(
@@ -227,12 +236,20 @@ def _parse_profile(idx: np.ndarray, tok: list, rest: list, rows: _Rows, acct: Ac
             acct.unrecognised(i, "not a PROFILE statement (a statement starts with a keyword)")
         else:
             rows.add(i, None, up[k], rest[k], note="statement not known to zdiag")
+    # what stays open for the lines below: the block, the last statement's context and the
+    # operand sub-group after its last continuation line
+    last = len(ctx) - 1 if len(ctx) else -1
+    return {"block": block, "ctx": ctx[last] if len(ctx) else above, "sub": subs[last]}
 
 
-def _parse_policy(idx, tok, rest, opened, braces, rows: _Rows, acct: Accounting) -> None:
-    """Policy Agent syntax: ``Type name`` then ``{ Parameter value … }``, nested."""
-    stack: list[str] = []
-    pending: str | None = None
+def _parse_policy(idx, tok, rest, opened, braces, rows: _Rows, acct: Accounting,
+                  carry: dict | None = None) -> dict:  # fmt: skip
+    """Policy Agent syntax: ``Type name`` then ``{ Parameter value … }``, nested.
+    ``carry``: the enclosing statements (``stack``) and the statement waiting for its
+    ``{`` (``pending``) left open above these lines; returns them for the lines below."""
+    carry = carry or {}
+    stack: list[str] = list(carry.get("stack", ()))
+    pending: str | None = carry.get("pending")
     layout: list[int] = []
     for i, t, r, o, b in zip(idx.tolist(), tok, rest, opened, braces, strict=True):
         if b == "{":
@@ -254,9 +271,20 @@ def _parse_policy(idx, tok, rest, opened, braces, rows: _Rows, acct: Accounting)
         else:
             pending = label
     acct.layout(np.array(layout, dtype=np.int64))
+    return {"stack": stack, "pending": pending}
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a profile (or policy file) that the pipeline cut before a line
+    that starts with a word (:data:`CHUNK_AT`). ``state`` carries what the lines above
+    leave open: ``policy`` (a policy file: brace lines were seen), and for a profile the
+    open block, the last statement's context and operand sub-group (``profile``), for a
+    policy the enclosing statements (``policy_open``). Returns the tables (lines numbered
+    within the piece) and the state for the next piece."""
     code, has_comment = cc.code_part(lines)
     todo = acct.status == UNMARKED
     empty = (code.str.strip_chars() == "").to_numpy()
@@ -271,14 +299,16 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     st, br = st.filter(keep), br.filter(keep)
     tok, rest = st["token"].to_list(), st["rest"].to_list()
     rows = _Rows()
-    policy = br[MATCH_GROUP].is_not_null().any()
+    policy = bool(state.get("policy")) or bool(br[MATCH_GROUP].is_not_null().any())
+    after = {**state, "policy": policy}
     if policy:
         braces = br["brace"].to_list()
-        _parse_policy(idx, tok, rest, st["open"].is_not_null().to_list(), braces, rows, acct)
+        after["policy_open"] = _parse_policy(idx, tok, rest, st["open"].is_not_null().to_list(),
+                                             braces, rows, acct, state.get("policy_open"))  # fmt: skip
     else:
-        _parse_profile(idx, tok, rest, rows, acct)
+        after["profile"] = _parse_profile(idx, tok, rest, rows, acct, state.get("profile"))
     if not rows.cols["line"]:
-        return {}
+        return {}, after
     df = pl.DataFrame(
         {
             "line": pl.Series(rows.cols["line"], dtype=pl.Int64),
@@ -304,7 +334,12 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     acct.parsed(line0[~bad])
     for i, s, v in df.filter(pl.Series(bad)).select("line", "statement", "value").iter_rows():
         acct.unrecognised(i - 1, f"{s} needs a number, got {v!r}; value_num left null")
-    return {"config": out}
+    return {"config": out}, after
+
+
+#: where a large profile may be cut (zdiag.stream): a line that starts with a word (a
+#: statement, an entry or a block member; what it needs from above is carried in the state)
+CHUNK_AT = re.compile(rb"(?m)^[ \t]*[A-Za-z0-9]")
 
 
 _FIRST = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)\b")
@@ -345,7 +380,12 @@ register(
             "config/profile_tcpip_samprof_site_claw_zos1x.txt",
             "config/profile_fragment_port_bind_vipadynamic_hercules_209.txt",
         ),  # fmt: skip
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # large profiles are parsed piece by piece; see zdiag.stream
+            "chunk_marker": CHUNK_AT,
+            "parse_chunk": parse_chunk,
+        },
         path="comments and sequence numbers cut and lines split by the grammar's row pattern "
         "(polars); statements folded by a state machine over statement lines",
     )

@@ -5,7 +5,9 @@ polars over all lines at once):
 - JES2 SYSLOG / OPERLOG hardcopy records (SDSF columns: record type, request type, routing
   codes, system, ``yyddd`` date, ``hh:mm:ss.hh``, job id / console, user-exit flags, text);
   multi-line messages (``M`` first line ending with its connect id, ``D``/``L``/``E`` lines
-  carrying that id) are joined by the connect id, not by adjacency;
+  carrying that id) are joined by the connect id, not by adjacency (to the latest ``M``
+  line with that id above; a record after that message's ``E`` end record, or with no ``M``
+  line above, is kept as a fragment row of its own);
 - syslogd lines, RFC 3164 (``Mmm dd hh:mm:ss host tag[pid]: text``) or ISO 8601 stamped;
 - console captures with an ``hh:mm:ss`` prefix (continuation: same prefix, indented further);
 - another program's log line (``yyyy-mm-dd hh:mm:ss …``) with a message id in its text;
@@ -83,15 +85,28 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
 
 def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
     """Parse one piece of a log that the pipeline cut just before a message's first line
-    (see :class:`CutPoints`: never inside a multi-line message). ``state`` carries what the
-    time stamps need from the pieces before: the console clock of the last message and the
-    days rolled (``console_secs``, ``console_days``), and the syslogd year inference
-    (``year`` once fixed, ``dated_year`` of the first dated message, the last syslogd
-    ``month`` and the years added so far, ``bump``). Returns the tables (lines numbered
-    within the piece) and the state for the next piece.
+    (see :class:`CutPoints`). ``state`` carries what the pieces before leave unfinished:
+
+    - ``open``: JES2 multi-line messages whose end record (``E``) has not been seen, as
+      polars rows (``pos`` 0-based in the file, time stamp already made, ``tail`` the
+      continuation text so far); a continuation record in this piece joins them by connect
+      id as it would in a whole parse, and the message's row (its first record's ``line``)
+      is given by the piece where it ends, where a newer ``M`` line takes its connect id,
+      or by the last piece (``last``, default true: a whole parse holds nothing back);
+    - the console clock of the last message and the days rolled (``console_secs``,
+      ``console_days``), and the syslogd year inference (``year`` once fixed, ``dated_year``
+      of the first dated message, the last syslogd ``month`` and the years added, ``bump``).
+
+    Returns the tables (lines numbered within the piece: a message carried from an earlier
+    piece has a line <= 0 here) and the state for the next piece.
     """
     if _is_json(lines):
         return {"messages": _parse_json(lines, acct)}, state
+    line0 = state.get("line0", 0)
+    last = state.get("last", True)
+    carried = state.get("open")
+    if carried is not None:
+        carried = carried.with_columns(pl.col("pos") - line0).with_columns(head=pl.col("pos"))
     s = lines_series(lines)
     remaining = acct.status == UNMARKED
     frames: list[pl.DataFrame] = []
@@ -111,33 +126,69 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     free = np.flatnonzero(remaining)
     if len(free):
         frames.append(_frame(free, "free", "", s.gather(free).str.strip_chars()))
-    if not frames:
+    if not frames and carried is None:
         return {}, state
-    recs = pl.concat(frames).sort("pos")
-    heads, conts, bad = _attach(recs)
+    recs = pl.concat(frames).sort("pos") if frames else _frame([], "head", "", [])
+    heads, conts, bad = _attach(recs, carried)
     acct.unrecognised(
         bad.to_numpy(),
         "no message id, time stamp or record prefix, and no message above to continue",
     )
-    if not len(heads):
-        return {}, state
     acct.parsed(heads["pos"].to_numpy())
     acct.parsed(conts["pos"].to_numpy())
+    after = {k: v for k, v in state.items() if k not in ("open", "line0", "last", "prepared")}
+    if len(heads):
+        ts, carry = _timestamps(heads, state)
+        heads = heads.with_columns(ts=ts, tail=pl.lit(None, dtype=pl.String))
+        after.update(carry)
+    else:
+        heads = heads.with_columns(ts=pl.lit(None, dtype=pl.Datetime("us")),
+                                   tail=pl.lit(None, dtype=pl.String))  # fmt: skip
+    if carried is not None:
+        heads = pl.concat([carried.select(heads.columns), heads])
     # only messages with continuation lines need a join; most are one line
     tails = (
         conts.sort("pos")
         .group_by("head", maintain_order=True)
-        .agg(pl.col("text").fill_null("").str.join(" ").alias("tail"))
+        .agg(
+            pl.col("text").fill_null("").str.join(" ").alias("more"),
+            pl.col("rec").eq("E").any().alias("ended"),
+        )  # fmt: skip
     )
     heads = heads.join(tails, on="head", how="left").sort("pos")
     heads = heads.with_columns(
-        joined=pl.when(pl.col("tail").is_null())
-        .then(pl.col("text").fill_null(""))
-        .otherwise(pl.concat_str([pl.col("text").fill_null(""), pl.col("tail")], separator=" "))
+        tail=pl.when(pl.col("tail").is_null())
+        .then(pl.col("more"))
+        .when(pl.col("more").is_null())
+        .then(pl.col("tail"))
+        .otherwise(pl.concat_str([pl.col("tail"), pl.col("more")], separator=" "))
     )
-    ts, carry = _timestamps(heads, state)
-    ts = ts.to_pandas().astype("datetime64[us]")
-    text = heads["joined"]
+    # a JES2 multi-line message stays open until its end record or a newer M line with its
+    # connect id (continuations then join that one), unless the file ends here
+    superseded = pl.col("pos") != pl.col("pos").max().over("cid", "layout")
+    still = (
+        (pl.col("layout") == "jes2_line")
+        & pl.col("cid").is_not_null()
+        & ~pl.col("ended").fill_null(False)
+        & ~superseded
+    )
+    hold = pl.lit(False) if last else still
+    heads = heads.with_columns(hold=hold)
+    held = heads.filter(pl.col("hold"))
+    after["open"] = (
+        held.select(pl.exclude("hold", "more", "ended")).with_columns(pl.col("pos") + line0)
+        if len(held)
+        else None
+    )
+    heads = heads.filter(~pl.col("hold"))
+    if not len(heads):
+        return {}, after
+    text = pl.select(
+        pl.when(heads["tail"].is_null())
+        .then(heads["text"].fill_null(""))
+        .otherwise(pl.concat_str([heads["text"].fill_null(""), heads["tail"]], separator=" "))
+    ).to_series()
+    ts = heads["ts"].to_pandas().astype("datetime64[us]")
     df = mc.message_frame(
         heads["pos"].to_numpy() + 1,
         text,
@@ -150,8 +201,8 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     df["multiline_id"] = mc.to_pandas(heads["cid"])
     # JES2 record type and request type as printed: N/M/W/O/X (+ C command, R response)
     df["record_type"] = mc.to_pandas(heads["rec"])
-    carry.update(_syslog_years(df, heads, state))
-    return {"messages": df}, carry
+    after.update(_syslog_years(df, heads, {**state, **after}))
+    return {"messages": df}, after
 
 
 def _where(mask: np.ndarray, a: pl.Series, b: pl.Series | None) -> pl.Series:
@@ -207,14 +258,23 @@ def _rule_frame(rule: str, pos: np.ndarray, g: pl.DataFrame, s: pl.Series) -> pl
     return _frame(pos, "head", rule, text)
 
 
-def _attach(recs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
-    """Give every continuation the position of its message's first line (``head``)."""
+def _attach(
+    recs: pl.DataFrame, carried: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """Give every continuation the position of its message's first line (``head``).
+
+    ``carried``: JES2 multi-line messages still open from earlier pieces (``pos`` < 0)."""
     heads = recs.filter(pl.col("role") == "head").with_columns(head=pl.col("pos"))
-    # JES2 continuation records: by connect id, the latest M line with that id above
+    # JES2 continuation records: by connect id, the latest M line with that id above, unless
+    # that message has already ended (an E record): then the record is a fragment of its own
     jc = recs.filter(pl.col("role") == "jes2cont")
     m_lines = heads.filter(pl.col("cid").is_not_null()).select("pos", "cid", head=pl.col("pos"))
+    if carried is not None:
+        m_lines = pl.concat([carried.select("pos", "cid", head=pl.col("pos")), m_lines])
     jc = jc.join_asof(m_lines.sort("pos"), on="pos", by="cid", strategy="backward",
                      check_sortedness=False)  # fmt: skip
+    end = pl.col("pos").filter(pl.col("rec") == "E").min().over("head")
+    jc = jc.with_columns(head=pl.when(end.is_null() | (pl.col("pos") <= end)).then(pl.col("head")))
     orphans = jc.filter(pl.col("head").is_null()).with_columns(
         role=pl.lit("head"), head=pl.col("pos")
     )  # an extract that starts inside a multi-line message: keep the fragment as a row
@@ -229,7 +289,9 @@ def _attach(recs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     )
     good = other.filter(ok.fill_null(False))
     bad = other.filter(~ok.fill_null(False))["pos"]
-    conts = pl.concat([jc.select("pos", "head", "text"), good.select("pos", "head", "text")])
+    conts = pl.concat(
+        [jc.select("pos", "head", "text", "rec"), good.select("pos", "head", "text", "rec")]
+    )
     return heads, conts, bad
 
 
@@ -407,8 +469,6 @@ _CANDIDATE = re.compile(
     rb"(?m)^[ \t]*(?:[NMWOXS][CR ][0-9A-F]{7}[ \t]|[A-Z][a-z][a-z][ \t]|\d{4}-\d\d-\d\d[T \t]"
     rb"|\d\d:\d\d:\d\d|[A-Z$])"
 )
-_M_CID = re.compile(rb"(?m)^[ \t]*M[CR ][0-9A-F]{7}[ \t].*[ \t](\d{1,8})[ \t]*\r?$")
-_CONT_CID = re.compile(rb"(?m)^[ \t]*[DLE][ \t]+(\d{1,8})[ \t]+[0-9A-F]{8}(?:[ \t]|\r?$)")
 
 
 @functools.cache
@@ -418,8 +478,6 @@ def _py_rules() -> dict[str, re.Pattern]:
 
 
 _CONSOLE_CONT = re.compile(rf"^\s*\S+ {{3,}}(?!{mc.MSG_ID_RX}\b)")
-#: how far above and below a cut JES2 multi-line messages are checked
-CID_WINDOW = 1 << 16
 
 
 class _Cut:
@@ -436,9 +494,10 @@ class CutPoints:
 
     A cut line is one the parser takes as a message's first line (its first matching layout
     rule is a head, a console line is not a continuation), so continuation and wrapped lines
-    below it never belong to a message above. JES2 multi-line messages are joined by
-    connect id: a cut is refused while a continuation record within ``CID_WINDOW`` below
-    has its ``M`` line within ``CID_WINDOW`` above. OPERLOG JSON is never cut."""
+    below it never belong to a message above. JES2 multi-line messages of different tasks
+    interleave, so no line is sure to lie outside all of them: their records are joined by
+    connect id across pieces instead (``open`` in :func:`parse_chunk`'s state). OPERLOG
+    JSON is never cut."""
 
     def search(self, buf: bytes, pos: int):
         if _looks_json(buf):
@@ -451,7 +510,7 @@ class CutPoints:
             if end < 0:  # the last line may be incomplete
                 return None
             line = buf[at:end].rstrip(b"\r").decode("latin-1")
-            if _is_head(line) and _no_open_message(buf, at):
+            if _is_head(line):
                 return _Cut(at)
         return None
 
@@ -472,19 +531,6 @@ def _is_head(line: str) -> bool:
                 return False
             return not (rule == "console_line" and _CONSOLE_CONT.match(line))
     return False
-
-
-def _no_open_message(buf: bytes, at: int) -> bool:
-    above = {m.group(1) for m in _M_CID.finditer(buf, max(0, at - CID_WINDOW), at)}
-    if not above:
-        return True
-    lo, hi = at, min(len(buf), at + CID_WINDOW)
-    opened = {(m.start(), m.group(1)) for m in _M_CID.finditer(buf, lo, hi)}
-    for m in _CONT_CID.finditer(buf, lo, hi):
-        cid = m.group(1)
-        if cid in above and not any(p < m.start() and c == cid for p, c in opened):
-            return False
-    return True
 
 
 # ---- detection ---------------------------------------------------------------------------

@@ -209,8 +209,11 @@ def _num(col: str) -> pl.Expr:
     return pl.col(col).str.extract(r"^\s*(\d+)").cast(pl.Int64)
 
 
-def _common_cols(recs: pl.DataFrame, date_marks: dict[int, str]) -> pl.DataFrame:
-    """Direction, the timestamp text, traced length: shared by packets and data_trace."""
+def _common_cols(
+    recs: pl.DataFrame, date_marks: dict[int, str], date0: str = NO_DATE
+) -> pl.DataFrame:
+    """Direction, the timestamp text, traced length: shared by packets and data_trace.
+    ``date0``: the date of records above the first date line (from earlier pieces)."""
     first_word = pl.col("first_label").str.extract(r"^(\S+)")
     flags = pl.col("trace:Flags")
     direction = (
@@ -220,12 +223,12 @@ def _common_cols(recs: pl.DataFrame, date_marks: dict[int, str]) -> pl.DataFrame
         .when(flags.str.contains(r"\bIn\b")).then(pl.lit("in"))
     )  # fmt: skip
     line = recs["line0"].to_numpy()
-    day = np.full(len(line), NO_DATE, dtype=object)
+    day = np.full(len(line), date0, dtype=object)
     if date_marks:
         pos = np.array(sorted(date_marks), dtype=np.int64)
         vals = np.array([date_marks[p] for p in pos], dtype=object)
         k = np.searchsorted(pos, line, side="left") - 1
-        day = np.where(k >= 0, vals[np.clip(k, 0, None)], NO_DATE)
+        day = np.where(k >= 0, vals[np.clip(k, 0, None)], date0)
     recs = recs.with_columns(day=pl.Series(day.astype(str).tolist(), dtype=_STR))
     return recs.with_columns(
         direction=direction,
@@ -371,6 +374,15 @@ def _data_trace(recs: pl.DataFrame) -> pd.DataFrame:
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a FORMAT report that the pipeline cut just before a record header
+    (:data:`CHUNK_AT`), so every record is whole in one piece. ``state`` carries the date of
+    the last ``**** yyyy/mm/dd`` line (``date``) for records without a ``Tod Clock``; record
+    numbers are as printed, so nothing else crosses a cut. Returns the tables (lines
+    numbered within the piece) and the state for the next piece."""
     s = common.series(lines)
     hits = common.match_rules(s, GRAMMAR, RULES, np.flatnonzero(acct.status == UNMARKED))
     for idx, _ in hits.values():
@@ -378,6 +390,8 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     # shared layout / STATISTICS / STREAMS before the generic `Label : value` rule, so that
     # `Session:` and `From:` lines of a STREAMS block are not read as record fields
     date_marks = common.mark_layout(lines, s, acct)
+    date0 = state.get("date", NO_DATE)
+    after = {**state, "date": date_marks[max(date_marks)] if date_marks else date0}
     out = common.parse_sections(lines, s, acct)
     hits.update(
         common.match_rules(s, GRAMMAR, ("field_line",), np.flatnonzero(acct.status == UNMARKED))
@@ -390,15 +404,24 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
             acct.unrecognised(idx[idx < first], "FORMAT record line before any record header")
     acct.claim_rest("not a line of a FORMAT record known to zdiag")
     if not len(rec_start):
-        return out
+        return out, after
     heads = hits["record_header"][1].with_columns(line0=pl.Series(rec_start, dtype=pl.Int64))
-    recs = _common_cols(_records(hits, rec_start, heads), date_marks)
+    recs = _common_cols(_records(hits, rec_start, heads), date_marks, date0)
     is_data = (recs["mnemonic"] == "DATA") | (recs["entry_id"] == "00000005")
     if (~is_data).any():
         out["packets"] = _packets(recs.filter(~is_data))
     if is_data.any():
         out["data_trace"] = _data_trace(recs.filter(is_data))
-    return out
+    return out, after
+
+
+#: where a large report may be cut (zdiag.stream): a record header line
+#: (``RcdNr Sysname Mnemonic EntryId hh:mm:ss.ffffff Description``, after an optional
+#: figure callout), so that every record is whole in one piece
+CHUNK_AT = re.compile(
+    rb"(?m)^[ \t]*(?:\d[ \t]+)?\d+[ \t]+[A-Z0-9$#@]{1,8}[ \t]+[A-Z][A-Z0-9]{1,7}[ \t]+"
+    rb"[0-9A-F]{8}[ \t]+\d\d:\d\d:\d\d\.\d+[ \t]+[A-Za-z]"
+)
 
 
 def detect(head: list[str]) -> float:
@@ -426,7 +449,12 @@ register(
             "systcpda/format_udp_dns_callouts.txt",
             "systcpda/format_icmp_echo_snalu62.txt",
         ),
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # large reports are cut before a record header and parsed piece by piece
+            "chunk_marker": CHUNK_AT,
+            "parse_chunk": parse_chunk,
+        },
         path="line kinds: grammar row patterns (polars, vectorised, callout retry); records: "
         "assembled by position, forward fill, group-by and pivot (polars), no per-line loop",
     )

@@ -51,6 +51,19 @@ def _rule(s: pl.Series, idx: np.ndarray, rule: str) -> tuple[np.ndarray, pl.Data
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
+    return parse_chunk(lines, acct, {})[0]
+
+
+_NO_SECTION = "-"
+
+
+def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Parse one piece of a trmdstat report (every row is one line, so the pipeline may cut
+    before any line, :data:`CHUNK_AT`). ``state`` carries what a row needs from the lines
+    above it: the report (``-G``/``-GD``, from the first title or prompt), the message id
+    of the ``Connections ...`` section open at the end of the piece (``section``), and the
+    column spans of the first ``-GD`` ruler (``spans``). Returns the tables (lines numbered
+    within the piece) and the state for the next piece."""
     s = lines_series(lines)
     remaining = acct.status == UNMARKED
     found: dict[str, tuple[np.ndarray, pl.DataFrame]] = {}
@@ -67,11 +80,18 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     acct.unrecognised(
         np.flatnonzero(remaining), "trmdstat line of a report layout zdiag does not know"
     )
-    report = _report_of(found.get("header_line"), found.get("prompt_line"))
+    report = state.get("report") or _report_of(found.get("header_line"), found.get("prompt_line"))
+    spans = state.get("spans") or _ruler_spans(lines, found.get("ruler"))
     frames = []
     if "stall_row" in found:
-        frames.append(_stall_rows(lines, *found["stall_row"], found.get("ruler")))
+        frames.append(_stall_rows(lines, *found["stall_row"], spans))
     sect_pos, sect_id = _sections(found.get("words_line"), acct)
+    after = {**state, "report": report, "spans": spans}
+    if len(sect_id):
+        after["section"] = sect_id[-1] or _NO_SECTION
+    if state.get("section"):  # the section open above the piece's first line
+        sect_pos = np.r_[np.int64(-1), sect_pos]
+        sect_id = [None if state["section"] == _NO_SECTION else state["section"], *sect_id]
     if "count_line" in found:
         pos, g = found["count_line"]
         label = g["count_label"].str.extract(r"(\w+)$", 1).to_list()
@@ -105,7 +125,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
         acct.unrecognised(orphan, "address count row outside a Connections section")
     frames = [f for f in frames if len(f)]
     if not frames:
-        return {}
+        return {}, after
     df = pd.concat(frames, ignore_index=True).sort_values("line", kind="stable")
     df = df.reset_index(drop=True)
     ok = df["msg_id"].notna().to_numpy()
@@ -134,7 +154,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
     out["report"] = pd.array([report] * len(out), dtype=STR)
     out["layout"] = pd.array([f"trmdstat {report}" if report else "trmdstat"] * len(out),
                              dtype=STR)  # fmt: skip
-    return {"messages": out}
+    return {"messages": out}, after
 
 
 def _report_of(header, prompt) -> str | None:
@@ -160,12 +180,11 @@ def _sections(words, acct: Accounting) -> tuple[np.ndarray, list]:
     return pos[is_sect], [SECTIONS[t] for t in title.filter(pl.Series(is_sect)).to_list()]
 
 
-def _stall_rows(lines, pos: np.ndarray, g: pl.DataFrame, ruler) -> pd.DataFrame:
+def _stall_rows(lines, pos: np.ndarray, g: pl.DataFrame, spans) -> pd.DataFrame:
     """-GD detail rows; a lone number after the percentages is Duration or Correlator."""
     dur = g["duration"].to_list()
     cor = g["correlator"].to_list()
     typ = g["type"].to_list()
-    spans = _ruler_spans(lines, ruler)
     for k in np.flatnonzero([d is not None and c is None for d, c in zip(dur, cor, strict=True)]):
         # only these ambiguous rows (one per stall event) are looked at one by one
         if _is_correlator(lines[pos[k]], dur[k], typ[k], spans):
@@ -206,6 +225,11 @@ def _is_correlator(line: str, number: str, typ: str, spans) -> bool:
     return typ == "Enter"  # an Enter row never has a duration (FORMATS §2.5)
 
 
+#: where a large report may be cut (zdiag.stream): before any line that is not blank (each
+#: row is one line; what a row needs from above is carried in the state)
+CHUNK_AT = re.compile(rb"(?m)^[ \t]*\S")
+
+
 def detect(head: list[str]) -> float:
     text = "\n".join(head)
     if re.search(r"^\s*>?\s*trmdstat\b", text, re.M) and (
@@ -228,7 +252,12 @@ register(
             "messages/trmdstat_GD_global_stall_detail_v2r1.txt",
             "messages/trmdstat_G_global_stall_summary_v2r1_wscollapsed.txt",
         ),  # fmt: skip
-        extra={"lines": "series"},
+        extra={
+            "lines": "series",
+            # large reports are parsed piece by piece; see zdiag.stream
+            "chunk_marker": CHUNK_AT,
+            "parse_chunk": parse_chunk,
+        },
         path="line rules: grammar row patterns, polars (vectorised)",
     )
 )
