@@ -370,7 +370,7 @@ def parse_source_chunked(src: Source, k: Kind, case: str = "", spill=None):
         )
         row["notes"] = f"{row['notes']}; {said}" if row.get("notes") else said
     out = FileResult(row)
-    out.tables = {n: pd.concat(f, ignore_index=True) if len(f) > 1 else f[0]
+    out.tables = {n: _in_line_order(pd.concat(f, ignore_index=True) if len(f) > 1 else f[0])
                   for n, f in parts.items()}  # fmt: skip
     nonempty = [u for u in unrec if len(u)]
     out.unrecognised = (
@@ -378,6 +378,14 @@ def parse_source_chunked(src: Source, k: Kind, case: str = "", spill=None):
     )
     out.traceback = next((r.traceback for r in results if r.traceback), None)
     return out
+
+
+def _in_line_order(df: pd.DataFrame) -> pd.DataFrame:
+    """A joined table in file order: a kind may hand a row to the piece where it ends (a
+    JES2 message whose continuation lies beyond a cut), not the one where it starts."""
+    if "line" not in df.columns or df["line"].is_monotonic_increasing:
+        return df
+    return df.sort_values("line", kind="stable", ignore_index=True)
 
 
 def _spilled(stream, spill, counts: dict, to_pandas):
