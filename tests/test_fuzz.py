@@ -250,10 +250,10 @@ def test_numbers_too_large_for_64_bits_never_fail_a_parser(kind):
     import re
 
     for data in SAMPLES[kind]:
-        huge = re.sub(rb"\d+", b"9" * 300, data)
-        check(huge, kind)
+        for digits in (300, 40, 20):  # 20: just past 2**63, where strict casts fail
+            check(re.sub(rb"\d+", b"9" * digits, data), kind)
         for n, line in enumerate(data.splitlines(keepends=True)):  # one line at a time
-            if re.search(rb"\d", line) and n % 7 == 0:
+            if re.search(rb"\d", line) and n % 13 == 0:
                 lines = data.splitlines(keepends=True)
                 lines[n] = re.sub(rb"\d+", b"9" * 40, line)
                 check(b"".join(lines), kind)

@@ -95,7 +95,8 @@ def test_rules_lint_is_clean():
 
 
 def test_rules_test_command_passes():
-    # no folder given: the bundled rules, which are this checkout's rules/
+    # no folder given: the bundled rules, which are this checkout's rules/ (every rule's
+    # examples also run one by one below; this is the command end to end)
     r = CliRunner().invoke(main, ["rules", "test"])
     if not HAS_TCP_ANALYSIS:
         failing = {ln.split()[1] for ln in r.output.splitlines() if ln.startswith("FAIL ")}

@@ -34,7 +34,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> list[str]:
     path = tmp_path_factory.mktemp("spill") / "session.txt"
-    all_generators()["systcpda.session"].write(path, 1_500_000, seed=7)
+    all_generators()["systcpda.session"].write(path, 700_000, seed=7)
     return [
         str(path),
         str(CORRELATED / "netstat_finwait1_and_trace_fin_rst"),

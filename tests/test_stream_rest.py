@@ -111,7 +111,7 @@ def _profile_text(n: int) -> str:
 
 
 @settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(chunk=st.integers(min_value=40, max_value=3_000))
 def test_profile_blocks_lists_and_operands_across_any_cut(chunk, tmp_path, monkeypatch):
@@ -155,7 +155,7 @@ TTLSGroupAction                   GroupAct1
 
 
 @settings(
-    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(chunk=st.integers(min_value=30, max_value=1_500))
 def test_policy_nesting_across_any_cut(chunk, tmp_path, monkeypatch):

@@ -85,7 +85,7 @@ def test_continuation_after_a_cut_joins_its_first_record(tmp_path, monkeypatch):
 
 
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(chunk=st.integers(min_value=150, max_value=6_000))
 def test_any_piece_size_gives_the_whole_result(chunk, tmp_path, monkeypatch):
@@ -97,7 +97,7 @@ def test_any_piece_size_gives_the_whole_result(chunk, tmp_path, monkeypatch):
 
 
 @settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(chunk=st.integers(min_value=100, max_value=3_000))
 def test_real_jes2_fixture_in_pieces_of_any_size(chunk, monkeypatch):

@@ -206,7 +206,7 @@ def _records(hits: dict, rec_start: np.ndarray, heads: pl.DataFrame) -> pl.DataF
 
 
 def _num(col: str) -> pl.Expr:
-    return pl.col(col).str.extract(r"^\s*(\d+)").cast(pl.Int64)
+    return pl.col(col).str.extract(r"^\s*(\d+)").cast(pl.Int64, strict=False)
 
 
 def _common_cols(
@@ -287,7 +287,7 @@ def _packets(recs: pl.DataFrame) -> pd.DataFrame:
         .otherwise(pl.col("any:Dest Port"))  # fmt: skip
     df = recs.select(
         line=pl.col("line0") + 1,
-        nr=pl.col("rcd_nr").cast(pl.Int64),
+        nr=pl.col("rcd_nr").cast(pl.Int64, strict=False),
         ts=pl.col("ts_text"),
         time=pl.col("time"),
         direction=pl.col("direction"),
@@ -296,11 +296,11 @@ def _packets(recs: pl.DataFrame) -> pd.DataFrame:
         .otherwise(ip_text.str.to_integer(base=16, strict=False)),
         ip_id_text=ip_text,
         src_ip=pl.col("ip:Source").replace("", None),
-        src_port=pl.when(tcp_udp).then(sport.str.extract(r"^\s*(\d+)").cast(pl.Int64)),
+        src_port=pl.when(tcp_udp).then(sport.str.extract(r"^\s*(\d+)").cast(pl.Int64, strict=False)),
         dst_ip=pl.col("ip:Destination").replace("", None),
-        dst_port=pl.when(tcp_udp).then(dport.str.extract(r"^\s*(\d+)").cast(pl.Int64)),
+        dst_port=pl.when(tcp_udp).then(dport.str.extract(r"^\s*(\d+)").cast(pl.Int64, strict=False)),
         data_len=pl.coalesce(
-            pl.col("app_len").str.extract(r"^(\d+)").cast(pl.Int64),
+            pl.col("app_len").str.extract(r"^(\d+)").cast(pl.Int64, strict=False),
             pl.when(proto == "ICMP").then(_num("any:Echo Data")),
             pl.when(proto == "UDP").then(_num("any:Datagram Length") - 8)),
         sysname=pl.col("sysname"),
@@ -317,17 +317,17 @@ def _packets(recs: pl.DataFrame) -> pd.DataFrame:
         icmp_id=pl.when(icmp).then(_num("any:Id")),
         icmp_seq=pl.when(icmp).then(_num("any:Seq")),
         app_protocol=pl.col("app_protocol"),
-        dns_id=pl.col("decode").str.extract(r"\bid: (\d+)").cast(pl.Int64),
+        dns_id=pl.col("decode").str.extract(r"\bid: (\d+)").cast(pl.Int64, strict=False),
         decode=pl.col("decode"),
         dump_hex=pl.col("dump_hex"),
         fields=pl.col("fields"),
         # the TCP header decode has no published example: read by the likely field names
         seq=pl.when(tcp).then(pl.coalesce("@proto:Seq", "@proto:Sequence Number")
-                              .str.extract(r"^\s*(\d+)").cast(pl.Int64)),
+                              .str.extract(r"^\s*(\d+)").cast(pl.Int64, strict=False)),
         ack_num=pl.when(tcp).then(pl.coalesce("@proto:Ack", "@proto:Ack Number")
-                                  .str.extract(r"^\s*(\d+)").cast(pl.Int64)),
+                                  .str.extract(r"^\s*(\d+)").cast(pl.Int64, strict=False)),
         window=pl.when(tcp).then(pl.coalesce("@proto:Window", "@proto:Window Size")
-                                 .str.extract(r"^\s*(\d+)").cast(pl.Int64)),
+                                 .str.extract(r"^\s*(\d+)").cast(pl.Int64, strict=False)),
         tcp_words=pl.when(tcp).then(pl.col("@proto:Flags").fill_null("").str.to_uppercase()),
     )  # fmt: skip
     df = df.with_columns(src_ip=_canonical("src_ip"), dst_ip=_canonical("dst_ip"))
@@ -352,7 +352,7 @@ def _packets(recs: pl.DataFrame) -> pd.DataFrame:
 def _data_trace(recs: pl.DataFrame) -> pd.DataFrame:
     df = recs.select(
         line=pl.col("line0") + 1,
-        nr=pl.col("rcd_nr").cast(pl.Int64),
+        nr=pl.col("rcd_nr").cast(pl.Int64, strict=False),
         ts=pl.col("ts_text"),
         time=pl.col("time"),
         direction=pl.col("direction"),

@@ -211,7 +211,7 @@ def _packets(rows: pl.DataFrame, row_idx, dest: pl.DataFrame, dpos, date_marks, 
     flags = flags.fill_null("")
     df = pl.DataFrame(
         {
-            "nr": rows["nr"].cast(pl.Int64),
+            "nr": rows["nr"].cast(pl.Int64, strict=False),
             "time": rows["time"],
             "direction": rows["dp"].str.slice(0, 1).replace_strict({"I": "in", "O": "out"}),
             "protocol": rows["dp"].str.slice(1, 1).replace_strict(PROTOCOLS, default="OTHER"),
@@ -227,15 +227,17 @@ def _packets(rows: pl.DataFrame, row_idx, dest: pl.DataFrame, dpos, date_marks, 
         letters = letters.str.replace_all(word, letter, literal=True)
     df = df.with_columns(
         tcp_flags=pl.when(flags == "").then(None).otherwise(letters.str.replace_all(" ", "")),
-        seq=(rows["seq"] if "seq" in rows.columns else empty).cast(pl.Int64),
-        ack_num=(rows["ack_num"] if "ack_num" in rows.columns else empty).cast(pl.Int64),
-        window=(rows["window"] if "window" in rows.columns else empty).cast(pl.Int64),
-        data_len=rows["data_len"].cast(pl.Int64),
+        seq=(rows["seq"] if "seq" in rows.columns else empty).cast(pl.Int64, strict=False),
+        ack_num=(rows["ack_num"] if "ack_num" in rows.columns else empty).cast(
+            pl.Int64, strict=False
+        ),
+        window=(rows["window"] if "window" in rows.columns else empty).cast(pl.Int64, strict=False),
+        data_len=rows["data_len"].cast(pl.Int64, strict=False),
         ip_id=rows["ip_id"].str.to_integer(base=16, strict=False),
         src_ip=_canonical(rows["src_ip"]),
-        src_port=rows["src_port"].cast(pl.Int64),
+        src_port=rows["src_port"].cast(pl.Int64, strict=False),
         dst_ip=_canonical(dcol("dst_ip")),
-        dst_port=dcol("dst_port").cast(pl.Int64),
+        dst_port=dcol("dst_port").cast(pl.Int64, strict=False),
         data_hex=dcol("data_hex"),
         data_ebcdic=text.str.slice(1, 8),
         data_ascii=text.str.slice(10, 8),
@@ -286,22 +288,22 @@ def _export(s: pl.Series, acct: Accounting, state: dict) -> tuple[pd.DataFrame, 
     outbound = unq("q_flags").str.slice(0, 1) == "O"
     df = pl.DataFrame(
         {
-            "nr": g["nr"].cast(pl.Int64),
+            "nr": g["nr"].cast(pl.Int64, strict=False),
             "time": unq("q_time"),
-            "delta_s": g["delta_s"].cast(pl.Float64),
+            "delta_s": g["delta_s"].cast(pl.Float64, strict=False),
             "direction": pl.select(
                 pl.when(outbound).then(pl.lit("out")).otherwise(pl.lit("in"))
             ).to_series(),
             "protocol": unq("q_protocol"),
-            "ip_id": g["ip_id_dec"].cast(pl.Int64),
+            "ip_id": g["ip_id_dec"].cast(pl.Int64, strict=False),
             "src_ip": _canonical(unq("q_src")),
-            "src_port": summary.str.extract(r"(?:^| )S=(\d+)", 1).cast(pl.Int64),
+            "src_port": summary.str.extract(r"(?:^| )S=(\d+)", 1).cast(pl.Int64, strict=False),
             "dst_ip": _canonical(unq("q_dst")),
-            "dst_port": summary.str.extract(r"(?:^| )D=(\d+)", 1).cast(pl.Int64),
+            "dst_port": summary.str.extract(r"(?:^| )D=(\d+)", 1).cast(pl.Int64, strict=False),
             "device": unq("q_device"),
-            "ip_len": g["ip_len"].cast(pl.Int64),
-            "rel_s": g["rel_s"].cast(pl.Float64),
-            "proto_len": summary.str.extract(r"(?:^| )LEN=(\d+)", 1).cast(pl.Int64),
+            "ip_len": g["ip_len"].cast(pl.Int64, strict=False),
+            "rel_s": g["rel_s"].cast(pl.Float64, strict=False),
+            "proto_len": summary.str.extract(r"(?:^| )LEN=(\d+)", 1).cast(pl.Int64, strict=False),
             "summary": summary,
             "export_flags": unq("q_flags"),
         }
