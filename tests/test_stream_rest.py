@@ -1,6 +1,6 @@
-"""systcpda.format, trmdstat, config.ftpdata and config.profile parsed in pieces give the same
-tables as one whole parse (real fixtures, glued fixtures, generated reports and cuts placed
-where the lines above matter), line numbers and accounting included."""
+"""systcpda.format, trmdstat, config.ftpdata and config.profile cut where the lines above a
+cut matter give the same tables as one whole parse (the fixtures, glued fixtures and
+generated reports of every streamed kind are in test_stream_kinds.py)."""
 
 from __future__ import annotations
 
@@ -8,81 +8,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_stream_kinds import _check, _cuts, _parse_both
-
-from zdiag import stream
-from zdiag.kinds import registry
+from test_stream_kinds import _accounted, _check, _cuts, _parse_both
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.gen import all_generators  # noqa: E402
-
-FOLDERS = {
-    "systcpda.format": "systcpda",
-    "trmdstat": "messages",
-    "config.ftpdata": "config",
-    "config.profile": "config",
-}
-KINDS = sorted(FOLDERS)
-
-
-def _fixtures(kind: str) -> list[Path]:
-    out = []
-    for p in sorted((ROOT / "fixtures" / FOLDERS[kind]).glob("*.txt")):
-        head = p.read_text(encoding="utf-8", errors="replace").split("\n")[:200]
-        if registry.detect_lines(head)[0] is registry.get(kind):
-            out.append(p)
-    return out
-
-
-def _accounted(ts) -> None:
-    f = ts["files"].iloc[0]
-    assert f["parsed"] + f["layout"] + f["unrecognised"] == f["lines"]
-    assert len(ts["unrecognised"]) == f["unrecognised"]
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_kind_opts_in(kind):
-    assert stream.chunkable(registry.get(kind))
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_each_fixture_in_tiny_pieces_equals_whole(kind, monkeypatch):
-    paths = _fixtures(kind)
-    assert len(paths) >= 2
-    for p in paths:
-        whole, parts = _parse_both(p, kind, monkeypatch, 200)
-        _check(whole, parts)
-        _accounted(parts)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_real_fixtures_glued_in_pieces_equal_whole(kind, tmp_path, monkeypatch):
-    text = ""
-    for _ in range(3):
-        for p in _fixtures(kind):
-            body = p.read_text(encoding="utf-8")
-            text += body if body.endswith("\n") else body + "\n"
-    path = tmp_path / "glued.txt"
-    path.write_text(text, encoding="utf-8")
-    assert _cuts(path, kind, 700) > 5
-    whole, parts = _parse_both(path, kind, monkeypatch, 700)
-    _check(whole, parts, 6)
-    _accounted(parts)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_generated_report_in_pieces_equals_whole(kind, tmp_path, monkeypatch):
-    path = tmp_path / "gen.txt"
-    all_generators()[kind].write(path, 2_000_000, seed=7)
-    assert _cuts(path, kind, 150_000) > 5
-    whole, parts = _parse_both(path, kind, monkeypatch, 150_000)
-    _check(whole, parts, 1000)
-    _accounted(parts)
-
 
 # ---- cuts where the lines above matter ------------------------------------------------
 

@@ -65,3 +65,34 @@ def type_values(
     vals = value_num.fill_null(0.0).to_numpy()
     strs = pd.Series(pd.arrays.ArrowStringArray(unit_out.to_arrow().cast(pa.large_string())))
     return pd.Series(pd.arrays.FloatingArray(vals, mask)), strs, bad
+
+
+def config_table(
+    df: pl.DataFrame,
+    kind: str,
+    units: dict[str, str],
+    acct,
+    words: frozenset[str] = frozenset(),
+    extra: str | None = None,
+) -> pd.DataFrame:
+    """The ``config`` table of statements ``df`` (line, block, statement, value and the
+    ``extra`` column), values typed by :func:`type_values`; marks their lines parsed, or
+    unrecognised (one message each) where a number was needed and is not there."""
+    from zdiag.kinds import messages_common as mc
+    from zdiag.tables import STR
+
+    value_num, unit, bad = type_values(df["statement"], df["value"], units, words)
+    cols = {
+        "line": mc.to_pandas(df["line"], "int"),
+        "kind": pd.array([kind] * len(df), dtype=STR),
+        **{c: mc.to_pandas(df[c]) for c in ("block", "statement", "value")},
+        "value_num": value_num,
+        "unit": unit,
+    }
+    if extra is not None:
+        cols[extra] = mc.to_pandas(df[extra])
+    line0 = df["line"].to_numpy() - 1
+    acct.parsed(line0[~bad])
+    for i, st, v in df.filter(pl.Series(bad)).select("line", "statement", "value").iter_rows():
+        acct.unrecognised(i - 1, f"{st} needs a number, got {v!r}; value_num left null")
+    return pd.DataFrame(cols)

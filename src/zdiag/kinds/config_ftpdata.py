@@ -21,10 +21,8 @@ import polars as pl
 
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import config_common as cc
-from zdiag.kinds import messages_common as mc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
-from zdiag.tables import STR
 
 GRAMMAR = "config_ftpdata"
 
@@ -116,25 +114,7 @@ def _parse(lines, acct: Accounting) -> dict[str, pd.DataFrame]:
     if not parts:
         return {}
     df = pl.concat(parts).sort("line")
-    value_num, unit, bad = cc.type_values(df["statement"], df["value"], UNITS, WORDS)
-    out = pd.DataFrame(
-        {
-            "line": mc.to_pandas(df["line"], "int"),
-            "kind": pd.array(["ftpdata"] * len(df), dtype=STR),
-            "block": mc.to_pandas(df["block"]),
-            "statement": mc.to_pandas(df["statement"]),
-            "value": mc.to_pandas(df["value"]),
-            "value_num": value_num,
-            "unit": unit,
-            "target": mc.to_pandas(df["target"]),
-        }
-    )
-    idx0 = df["line"].to_numpy() - 1
-    acct.parsed(idx0[~bad])
-    bad_rows = df.filter(pl.Series(bad))  # only the values that are wrong, one message each
-    for i, st, v in bad_rows.select("line", "statement", "value").iter_rows():
-        acct.unrecognised(i - 1, f"{st} needs a number, got {v!r}; value_num left null")
-    return {"config": out}
+    return {"config": cc.config_table(df, "ftpdata", UNITS, acct, WORDS, extra="target")}
 
 
 #: where a large file may be cut (zdiag.stream): a line that starts with a keyword (a

@@ -28,10 +28,8 @@ import polars as pl
 
 from zdiag.grammar import MATCH_GROUP, extract, row_regex
 from zdiag.kinds import config_common as cc
-from zdiag.kinds import messages_common as mc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
-from zdiag.tables import STR
 
 GRAMMAR = "config_profile"
 
@@ -317,24 +315,8 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         }
     ).sort("line", maintain_order=True)  # fmt: skip
     units = UNITS if not policy else {}
-    value_num, unit, bad = cc.type_values(df["statement"], df["value"], units)
-    out = pd.DataFrame(
-        {
-            "line": mc.to_pandas(df["line"], "int"),
-            "kind": pd.array(["policy" if policy else "profile"] * len(df), dtype=STR),
-            "block": mc.to_pandas(df["block"]),
-            "statement": mc.to_pandas(df["statement"]),
-            "value": mc.to_pandas(df["value"]),
-            "value_num": value_num,
-            "unit": unit,
-            "note": mc.to_pandas(df["note"]),
-        }
-    )
-    line0 = df["line"].to_numpy() - 1
-    acct.parsed(line0[~bad])
-    for i, s, v in df.filter(pl.Series(bad)).select("line", "statement", "value").iter_rows():
-        acct.unrecognised(i - 1, f"{s} needs a number, got {v!r}; value_num left null")
-    return {"config": out}, after
+    kind = "policy" if policy else "profile"
+    return {"config": cc.config_table(df, kind, units, acct, extra="note")}, after
 
 
 #: where a large profile may be cut (zdiag.stream): a line that starts with a word (a
