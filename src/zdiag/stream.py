@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import pandas as pd
 import polars as pl
 
-from zdiag.decode import Decoded, Lines, _arrow_lines, _finish_lines, decode
+from zdiag.decode import Decoded, Lines, _fast_lines, _finish_lines, decode
 from zdiag.kinds import registry
 from zdiag.kinds.base import Accounting, Kind
 from zdiag.sources import Source
@@ -143,7 +143,7 @@ def _decode_piece(piece: bytes) -> Decoded:
     """Decode a later piece of a text file already judged text, not ASA (no file checks)."""
     out = Decoded()
     if not any(c in piece for c in (b"\r", b"\t", b"\f", b"\x1f")):
-        fast = _arrow_lines(piece)
+        fast = _fast_lines(piece)
         if fast is not None:
             out.encoding, out.lines = "utf-8", fast
             return out
