@@ -7,7 +7,6 @@ Line numbers always refer to the physical lines of the file, so a message can na
 from __future__ import annotations
 
 import codecs
-import io
 import operator
 import re
 from collections.abc import Iterator, Sequence
