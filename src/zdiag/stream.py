@@ -412,19 +412,6 @@ def _collect(stream, parts, unrec):
         yield res
 
 
-def _conforms(name: str, df: pd.DataFrame) -> bool:
-    """True when ``df`` already has the table's schema columns first, with their dtypes."""
-    from zdiag.tables import SCHEMAS
-
-    schema = SCHEMAS.get(name)
-    if schema is None or list(df.columns[: len(schema)]) != list(schema):
-        return False
-    extra_ok = all(
-        df[c].dtype != object for c in df.columns[len(schema) :]
-    )  # object text columns are cast by conform
-    return extra_ok and all(str(df[c].dtype) == str(t) for c, t in schema.items())
-
-
 def write_part(folder, name: str, df, part: int | None = None) -> int:
     """Write one part of table ``name`` (a pandas or polars frame) to
     ``folder/part-NNNNN.parquet`` (``part``, or the next free number), conformed to the
@@ -432,7 +419,7 @@ def write_part(folder, name: str, df, part: int | None = None) -> int:
     from pathlib import Path
 
     from zdiag.kinds.systcpda_session import to_pandas
-    from zdiag.tables import conform
+    from zdiag.tables import conform, conforms
 
     if df is None or not len(df):
         return 0
@@ -451,7 +438,7 @@ def write_part(folder, name: str, df, part: int | None = None) -> int:
             full.write_parquet(path, compression="snappy", arrow_schema=schema,
                                metadata=_pandas_metadata(schema))  # fmt: skip
             return len(df)
-    if not _conforms(name, df):
+    if not conforms(name, df):
         df = conform(name, df)
     # dictionary-encode only text columns with few distinct values (case, direction, flags);
     # trying it on numbers and addresses costs more than it saves; min/max statistics for

@@ -191,6 +191,16 @@ def _cast(series: pd.Series, dtype) -> pd.Series:
     return series.astype(dtype)
 
 
+def conforms(table: str, df: pd.DataFrame) -> bool:
+    """True when ``df`` already has ``table``'s schema columns first, with their dtypes (and
+    no untyped text column after them): :func:`conform` would only copy it."""
+    schema = SCHEMAS.get(table)
+    if schema is None or list(df.columns[: len(schema)]) != list(schema):
+        return False
+    extra_ok = all(df[c].dtype != object for c in df.columns[len(schema) :])
+    return extra_ok and all(str(df[c].dtype) == str(t) for c, t in schema.items())
+
+
 def conform(table: str, df: pd.DataFrame) -> pd.DataFrame:
     """Order and cast ``df``'s columns to ``table``'s schema; missing columns become null."""
     schema = SCHEMAS.get(table, PROVENANCE)

@@ -172,14 +172,13 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
     for alias in narrow:
         joined.pop(alias)
     for name in on_disk:  # rows findings name that are not at hand: one more pass
-        have = pd.concat(evidence[name], ignore_index=True) if evidence[name] else None
-        more = _refs(findings, name) - (_refs_of_rows(have) if have is not None else set())
+        have = set().union(*(_refs_of_rows(p) for p in evidence[name]))
+        more = _refs(findings, name) - have
+        del have
         if more:
             evidence[name] += list(_rows_named(spill, name, small, more))
-        parts = [p for p in evidence[name] if len(p)]
-        df = pd.concat(parts, ignore_index=True) if parts else T.empty(name)
-        df = _in_file_order([df.drop_duplicates(subset=["source", "line"])], order, name)
-        joined[name] = T.conform(name, df)
+        df = _in_file_order(evidence.pop(name), order, name, unique=True)
+        joined[name] = df if T.conforms(name, df) else T.conform(name, df)
     out = TableSet(joined)
     out.spill = spill
     return out, findings, list(errors.values())
@@ -250,15 +249,26 @@ def _file_order(files: pd.DataFrame | None) -> dict[str, int]:
     return {str(s): i for i, s in enumerate(files["source"].astype(str))}
 
 
-def _in_file_order(parts: list[pd.DataFrame], order: dict[str, int], name: str) -> pd.DataFrame:
+def _in_file_order(parts: list[pd.DataFrame], order: dict[str, int], name: str,
+                   unique: bool = False) -> pd.DataFrame:  # fmt: skip
     """Rows gathered from a table's parts, back in the order the table has in memory: files
-    in the order they were read, lines within a file."""
-    parts = [p for p in parts if len(p)]
+    in the order they were read, lines within a file; with ``unique``, a row named twice
+    (same source and line) once. One concatenation and one take: the parts are released
+    (the list is emptied) before the ordered copy is made."""
+    parts[:] = [p for p in parts if len(p)]
     if not parts:
         return T.empty(name)
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    rank = df["source"].astype(str).map(order).fillna(len(order)).to_numpy()
-    idx = np.lexsort((df["line"].to_numpy(dtype="int64", na_value=0), rank))
+    parts.clear()
+    codes, names = pd.factorize(df["source"].astype(str), use_na_sentinel=False)
+    rank = np.array([order.get(str(s), len(order)) for s in names], dtype=np.int64)[codes]
+    line = df["line"].to_numpy(dtype="int64", na_value=0)
+    idx = np.lexsort((line, codes, rank))  # stable: a repeated row keeps its first copy first
+    if unique and len(idx) > 1:
+        c, ln = codes[idx], line[idx]
+        idx = idx[np.r_[True, (c[1:] != c[:-1]) | (ln[1:] != ln[:-1])]]
+    if len(idx) == len(df) and (idx[1:] > idx[:-1]).all():
+        return df.reset_index(drop=True)
     return df.take(idx).reset_index(drop=True)
 
 
@@ -289,10 +299,14 @@ def _unalias_evidence(findings: pd.DataFrame) -> pd.DataFrame:
     """Evidence that names ``<table>#<rule>#<n>`` names ``<table>`` again."""
     if not len(findings):
         return findings
-    findings = findings.copy()
-    findings["evidence"] = [
-        [{**e, "table": str(e["table"]).split("#")[0]} for e in evs] for evs in findings["evidence"]
-    ]
+    evidence = findings["evidence"].tolist()
+    aliased = [i for i, evs in enumerate(evidence) if any("#" in str(e["table"]) for e in evs)]
+    if not aliased:  # no rule correlated into a spilled table: nothing to copy
+        return findings
+    for i in aliased:
+        evidence[i] = [{**e, "table": str(e["table"]).split("#")[0]} for e in evidence[i]]
+    findings = findings.copy(deep=False)
+    findings["evidence"] = evidence
     return findings
 
 
