@@ -253,23 +253,38 @@ def _in_file_order(parts: list[pd.DataFrame], order: dict[str, int], name: str,
                    unique: bool = False) -> pd.DataFrame:  # fmt: skip
     """Rows gathered from a table's parts, back in the order the table has in memory: files
     in the order they were read, lines within a file; with ``unique``, a row named twice
-    (same source and line) once. One concatenation and one take: the parts are released
-    (the list is emptied) before the ordered copy is made."""
+    (same source and line) once.
+
+    Built a column at a time, each column dropped from the parts once it is taken, so that
+    the parts and the result are not held whole side by side (the list is emptied)."""
     parts[:] = [p for p in parts if len(p)]
     if not parts:
         return T.empty(name)
-    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    parts.clear()
-    codes, names = pd.factorize(df["source"].astype(str), use_na_sentinel=False)
+    if len(parts) == 1:
+        only = parts.pop()
+        parts = [only.copy(deep=False)]
+    source = pd.concat([p["source"] for p in parts], ignore_index=True).astype(str)
+    codes, names = pd.factorize(source, use_na_sentinel=False)
+    del source
     rank = np.array([order.get(str(s), len(order)) for s in names], dtype=np.int64)[codes]
-    line = df["line"].to_numpy(dtype="int64", na_value=0)
+    line = np.concatenate([p["line"].to_numpy(dtype="int64", na_value=0) for p in parts])
     idx = np.lexsort((line, codes, rank))  # stable: a repeated row keeps its first copy first
     if unique and len(idx) > 1:
         c, ln = codes[idx], line[idx]
         idx = idx[np.r_[True, (c[1:] != c[:-1]) | (ln[1:] != ln[:-1])]]
-    if len(idx) == len(df) and (idx[1:] > idx[:-1]).all():
-        return df.reset_index(drop=True)
-    return df.take(idx).reset_index(drop=True)
+    columns = list(dict.fromkeys(c for p in parts for c in p.columns))
+    out = {}
+    for c in columns:
+        dtype = next(p[c].dtype for p in parts if c in p.columns)
+        col = pd.concat([p[c] if c in p.columns else pd.Series(pd.NA, index=p.index, dtype=dtype)
+                         for p in parts], ignore_index=True)  # fmt: skip
+        for p in parts:
+            if c in p.columns:
+                del p[c]
+        out[c] = col.take(idx).reset_index(drop=True)
+        del col
+    parts.clear()
+    return pd.DataFrame(out, copy=False)
 
 
 def _split_correlates(rules: list[Rule], on_disk: set[str]):
