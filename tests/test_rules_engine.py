@@ -112,6 +112,43 @@ def test_aggregates(having, groups):
     assert sorted(f["message"].tolist()) == groups
 
 
+@pytest.mark.parametrize(
+    "having, groups",
+    [
+        # port 21: 3 rows, smc "Yes" in all; 1025: 2 rows, smc "" and null; 23: 2 rows, "Yes"
+        # big_q: 21 true, false (null send_q), true; 1025 false, true; 23 false, true
+        ("sum(with_smc) == 3", ["21"]),  # a selection counts the group's rows in it
+        ("sum(with_smc) >= 1 and mean(with_smc) < 1", []),
+        ("mean(with_smc) == 0", ["1025"]),
+        ("mean(big_q) == 0.5", ["1025", "23"]),  # 1025: 9 of (7, 9); 23: 5 of (0, 5)
+        ("nunique(big_q) == 2", ["1025", "21", "23"]),  # 21: true, false (null), true
+        ("max(with_smc) and not min(with_smc)", []),
+    ],
+)
+def test_aggregates_of_a_selection(having, groups):
+    r = rule(where={"with_smc": 'smc == "Yes"', "big_q": "send_q >= 5 and send_q != 7"},
+             condition="state is not null", group_by=["local_port"], having=having,
+             message="{local_port}")  # fmt: skip
+    f = run_rule(r, tables())
+    assert sorted(f["message"].tolist()) == groups
+
+
+def test_selection_share_in_message_and_lint():
+    from zdiag.rules.model import check_rule
+
+    r = rule(where={"with_smc": 'smc == "Yes"'}, condition="state is not null",
+             group_by=["local_port"], having="sum(with_smc) >= 1",
+             message="{local_port}: {sum(with_smc)} of {count}, share {mean(with_smc)}")  # fmt: skip
+    f = run_rule(r, tables())
+    assert sorted(f["message"].tolist()) == ["21: 3 of 3, share 1", "23: 2 of 2, share 1"]
+    assert not check_rule(r, check_examples=False)
+    bad = rule(where={"with_smc": 'smc == "Yes"'}, condition="state is not null",
+               group_by=["local_port"], having="sum(no_such) >= 1",
+               message="{mean(nor_this)}")  # fmt: skip
+    problems = " ".join(p.message for p in check_rule(bad, check_examples=False))
+    assert "no_such" in problems and "nor_this" in problems
+
+
 def test_aggregate_placeholders_in_message():
     r = rule(condition="send_q is not null", group_by=["local_port"],
              message="{local_port}: n={count} sum={sum(send_q)} mean={mean(send_q)} "

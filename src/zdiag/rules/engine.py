@@ -170,13 +170,15 @@ def run_rule(rule: Rule, tableset) -> pd.DataFrame:
     if rule.group_by:
         codes, uniq = pd.factorize(ctx.key_codes(rule.source, rule.group_by)[rows])
         codes = codes.astype(np.int64)
-        gframe = _group(ctx, rule, df, rows, codes, len(uniq), _aggregates_needed(rule))
+        gframe = _group(ctx, rule, df, rows, codes, len(uniq), _aggregates_needed(rule),
+                        frame.selections)  # fmt: skip
         keep = np.ones(len(gframe), dtype=bool)
         if rule.having is not None:
             try:
                 hcomp = Compiler(
-                    set(rule.group_by), having=True, agg_columns=cols, dtypes=dtypes
-                ).compile(rule.having)
+                    set(rule.group_by), having=True, agg_columns=cols | set(frame.selections),
+                    dtypes=dtypes,
+                ).compile(rule.having)  # fmt: skip
                 keep = hcomp.mask(Frame(gframe))
             except ConditionError as exc:
                 raise RuleRuntimeError("having: " + exc.message) from None
@@ -220,9 +222,13 @@ def _aggregates_needed(rule: Rule) -> list[tuple[str, str | None]]:
     return uniq
 
 
-def _group(ctx, rule, df, rows, codes, ngroups, aggs) -> pd.DataFrame:
+def _group(ctx, rule, df, rows, codes, ngroups, aggs, selections=None) -> pd.DataFrame:
     """Per-group table: the keys, ``count`` and one ``fn(col)`` column per aggregate.
-    ``codes`` numbers the groups 0..ngroups-1 in order of first appearance."""
+    ``codes`` numbers the groups 0..ngroups-1 in order of first appearance. An aggregate
+    may name one of the rule's selections (``where`` names shadow columns, as in
+    conditions): a boolean per row, so ``sum(s)`` counts the group's rows in ``s`` and
+    ``mean(s)`` is their share."""
+    selections = selections or {}
     first = np.full(ngroups, len(codes), dtype=np.int64)
     np.minimum.at(first, codes, np.arange(len(codes)))
     out = {k: df[k].take(rows[first]).reset_index(drop=True) for k in rule.group_by}
@@ -230,12 +236,18 @@ def _group(ctx, rule, df, rows, codes, ngroups, aggs) -> pd.DataFrame:
         if fn == "count":
             out["count"] = pd.Series(np.bincount(codes, minlength=ngroups), dtype="Int64")
             continue
-        if col not in df.columns:
+        if col in selections:
+            values = pd.Series(np.asarray(selections[col], dtype=bool)[rows], dtype="boolean")
+        elif col not in df.columns:
             raise RuleRuntimeError(f"{fn}({col}): table has no column {col!r}")
-        values = df[col].take(rows).reset_index(drop=True)
+        else:
+            values = df[col].take(rows).reset_index(drop=True)
         if fn == "nunique":
-            ccodes, _n = ctx.codes(rule.source, col)
-            c = ccodes[rows]
+            if col in selections:
+                c, _n = values.to_numpy(dtype=np.int64), 2
+            else:
+                ccodes, _n = ctx.codes(rule.source, col)
+                c = ccodes[rows]
             notnull = values.notna().to_numpy()
             pairs = np.unique(codes[notnull] * (_n + 1) + c[notnull])
             val = pd.Series(np.bincount(pairs // (_n + 1), minlength=ngroups), dtype="Int64")

@@ -398,7 +398,8 @@ def check_rule(rule: Rule, check_examples: bool = True) -> list[Problem]:
             line, col = _at(rule, ("having",), key=True)
             out.append(Problem(f, line, col, "having: needs `group_by`"))
         try:
-            comp = Compiler(set(rule.group_by), having=True, agg_columns=cols, dtypes=dtypes)
+            aggs_of = None if cols is None else cols | set(rule.where)  # selections too
+            comp = Compiler(set(rule.group_by), having=True, agg_columns=aggs_of, dtypes=dtypes)
             comp.compile(rule.having)
             aggregates = comp.aggregates
         except ConditionError as exc:
@@ -452,7 +453,7 @@ def _check_message(rule: Rule, cols: set[str] | None, aggregates: list) -> list[
             ok = (
                 m.group(1) in AGGREGATES
                 and m.group(1) != "count"
-                and (cols is None or m.group(2) in cols)
+                and (cols is None or m.group(2) in cols or m.group(2) in rule.where)
             )
         elif m:
             ok, why = False, "aggregate placeholder without `group_by`"
