@@ -155,20 +155,24 @@ def _scan_spilled(tables: TableSet, rules: list[Rule]):
             joined[name] = T.conform(name, merge_disagreements(parts))
         else:
             joined[name] = T.conform(name, pd.concat(parts, ignore_index=True))
+        parts.clear()
     for alias, parts in narrow.items():
         joined[alias] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        parts.clear()
     order = _file_order(small.get("files"))
-    runs = [([r for r in rules if r.source not in on_disk and r.id not in errors], joined)]
-    for r in gather:  # each over the rows it considers, gathered from every part
-        if r.id not in errors:
-            rows = _in_file_order(considered.pop(r.id), order, r.source)
-            runs.append(([r], {**joined, r.source: rows}))
-    for batch, view in runs:
+
+    def run(batch: list[Rule], view: dict) -> None:
         found, errs = run_rules(batch, TableSet(view))
         for e in errs:
             errors.setdefault(e.rule_id, e)
         frames.append(found)
+
+    run([r for r in rules if r.source not in on_disk and r.id not in errors], joined)
+    for r in gather:  # each over the rows it considers, gathered from every part (and
+        if r.id not in errors:  # let go before the next one is gathered)
+            run([r], {**joined, r.source: _in_file_order(considered.pop(r.id), order, r.source)})
     findings = _unalias_evidence(sort_findings(frames))
+    frames.clear()  # the parts' findings are in ``findings`` now
     for alias in narrow:
         joined.pop(alias)
     for name in on_disk:  # rows findings name that are not at hand: one more pass
