@@ -287,6 +287,11 @@ class _Compiler:
             if multi is not None:
                 body, gap = multi, ""
             pieces.append((body, gap, optional))
+        last = pieces[-1]
+        if last[1] == b + "*" and _ends_with_dot_star(last[0]):
+            # `TEXT=\S.*` already takes the blanks at the end of the line (greedy, also in
+            # the old pattern); a second `B*` there would compete with it for them
+            pieces[-1] = (last[0], "", last[2])
         either = f"(?:{b}+|$)"
         at = [k for k, (_, gap, opt) in enumerate(pieces) if gap == either]
         if at and not pieces[at[0]][2]:
@@ -324,6 +329,32 @@ def _blank_is_space_tab(blank: str) -> bool:
     rx = re.compile(blank)
     hits = {chr(c) for c in range(256) if rx.fullmatch(chr(c))}
     return hits == {" ", "\t"} and not rx.fullmatch("") and not rx.fullmatch("  ")
+
+
+def _ends_with_dot_star(rx: str) -> bool:
+    """True when ``rx`` ends with a greedy ``.*`` (groups looked into): whatever matched,
+    the blanks after it belong to it, so ``rx`` and ``rx[ \t]*`` match the same lines with
+    the same value."""
+    import re._parser as sre  # noqa: PLC0415 - the stdlib's own regex parser
+
+    try:
+        sub = sre.parse(rx)
+    except re.error:
+        return False
+    while True:
+        if not len(sub):
+            return False
+        op, av = sub[-1]
+        name = str(op)
+        if name == "SUBPATTERN":
+            if av[1] or av[2]:  # flags added or removed inside: DOTALL could differ
+                return False
+            sub = av[3]
+        elif name == "MAX_REPEAT":
+            lo, _, body = av
+            return lo == 0 and av[1] == sre.MAXREPEAT and [str(o) for o, _ in body] == ["ANY"]
+        else:
+            return False
 
 
 def _bare_terminal(node) -> str | None:
