@@ -266,6 +266,7 @@ row_words: NR [WORDS] IO SEQ [TAIL_A] [TAIL_B]
 row_punct: NAME ":" [VALUE] [UNIT]
 row_mixed: NAME [OPT] [PCT] NAME2
 row_lead: [LEAD] [LEAD2] NAME [UNIT]
+row_text: NAME [VALUE] [TEXT]
 NR: /\d+/
 WORDS: /[APRSFU]+(?:[ \t]+[APRSFU]+)*/
 IO: /[IO]/
@@ -280,6 +281,7 @@ OPT: /\d+/
 PCT: "%"
 LEAD: /\d+/
 LEAD2: "#"
+TEXT: /\S.*/
 %ignore /[ \t]+/
 """
 
@@ -310,7 +312,7 @@ def test_trail_group_for_blank_separated_words(synth):
         True, True, True, True, False, True, False, False, False]  # fmt: skip
 
 
-@pytest.mark.parametrize("rule", ["row_words", "row_punct", "row_mixed", "row_lead"])
+@pytest.mark.parametrize("rule", ["row_words", "row_punct", "row_mixed", "row_lead", "row_text"])
 def test_synthetic_rules(synth, rule):
     @settings(max_examples=15, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))  # fmt: skip
@@ -343,3 +345,42 @@ def test_tails_nest_without_end_test():
     form the one-pass DFA accepts."""
     _, new = _patterns("systcpda_session", "packet_row")
     assert new.count("$") == 1 and new.endswith(")?)?$")
+
+
+def test_text_to_the_end_keeps_its_blanks(synth):
+    """A last item ending in `.*` takes the line's trailing blanks (as before); no second
+    trailing-blank loop competes with it."""
+    old, new = _patterns(synth, "row_text")
+    assert new.endswith(".*))?)?$") and "[ \\t]*$" in old
+    lines = ["ab 12 some text  ", "ab some\ttext", "ab 12", "ab  ", "ab12 x", "ab 12x y"]
+    _assert_same(synth, "row_text", lines)
+    assert G.extract(lines, new)["text"].to_list() == ["some text  ", "some\ttext", None, None,
+                                                       None, "12x y"]  # fmt: skip
+
+
+def test_packet_row_with_blank_separated_tcphdr(monkeypatch, real_lines):
+    """The packet row with TCPHDR's words separated by `[ \\t]+` (the form that lets the
+    whole row be one-pass): a TRAIL group, the same rows and values as before."""
+    real = G.grammar_text
+    wanted = r"TCPHDR: /[APRSFU]+(?:[ \t]+[APRSFU]+)*/"
+
+    def text(name):
+        got = real(name)
+        if name == "systcpda_session":
+            got = re.sub(r"^TCPHDR: .*$", lambda _: wanted, got, flags=re.M)
+        return got
+
+    monkeypatch.setattr(G, "grammar_text", text)
+    for f in (G._grammar_parts, _patterns):
+        f.cache_clear()
+    try:
+        old, new = _patterns("systcpda_session", "packet_row")
+        assert f"(?P<tcphdr{G.TRAIL}>" in new
+        lines, variants = real_lines
+        _assert_same("systcpda_session", "packet_row", variants, py_lines=lines)
+        got = G.extract(pl.Series(lines), new)
+        flags = got["tcphdr"].drop_nulls()
+        assert len(flags) > 10 and not flags.str.contains(r"[ \t]$").any()
+    finally:
+        for f in (G._grammar_parts, _patterns):
+            f.cache_clear()
