@@ -20,9 +20,9 @@ Speed: Rust regex finds the groups of a row several times faster when the patter
 "one-pass" (at every point the next byte decides the path; :func:`derive_row_regex` writes
 the separators so that it can be). What a grammar can do for it: terminals that can follow
 each other should not start with the same characters; a terminal of several blank-separated
-words should separate them with ``[ \t]+`` (``X(?:[ \t]+X)*``, captured with the blank after
+words should separate them with ``[ \\t]+`` (``X(?:[ \\t]+X)*``, captured with the blank after
 it and stripped again), not `` +`` or a single space; a free-text terminal belongs at the end
-of the row as ``\S.*``.
+of the row as ``\\S.*``.
 """
 
 from __future__ import annotations
