@@ -384,3 +384,20 @@ def test_packet_row_with_blank_separated_tcphdr(monkeypatch, real_lines):
     finally:
         for f in (G._grammar_parts, _patterns):
             f.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("rx", "absorbs"),
+    [(r"(?P<text>\S.*)", True), (r"[A-Za-z][^\n]*", True), (r"[^;]+", True),
+     (r"[^\S]*", True), (r"\S.*?", False), (r"[^\s{}](?:.*[^\s{])?", False),
+     (r"(?s:.*)", False), (r"\.*", False), (r"a|.*", False), (r"[^ \t\n]*", False),
+     (r"\d*", False), (r"[ \t]{0,3}", False), (r"[A-Za-z \/()-]{0,199}", False)],
+)  # fmt: skip
+def test_which_last_items_take_the_trailing_blanks(rx, absorbs):
+    """Only a greedy unbounded repeat of a class holding space and tab at the very end."""
+    assert G._ends_with_dot_star(rx) is absorbs
+    if absorbs:  # then rx and rx[ \t]* match the same text with the same value
+        for text in ("x y  ", "ab\t", "q"):
+            a, b = re.fullmatch(rx, text), re.fullmatch(rx + r"[ \t]*", text)
+            assert (a is None) == (b is None)
+            assert a is None or a.group() == b.group(0)

@@ -340,9 +340,9 @@ def _blank_is_space_tab(blank: str) -> bool:
 
 
 def _ends_with_dot_star(rx: str) -> bool:
-    """True when ``rx`` ends with a greedy ``.*`` (groups looked into): whatever matched,
-    the blanks after it belong to it, so ``rx`` and ``rx[ \t]*`` match the same lines with
-    the same value."""
+    """True when ``rx`` ends with a greedy unbounded repeat of a class that holds the blanks
+    (``.*``, ``[^\\n]*``, ``[^;]+``; groups looked into): the blanks at the end of the line
+    then belong to it, so ``rx`` and ``rx[ \\t]*`` match the same lines with the same value."""
     import re._parser as sre  # noqa: PLC0415 - the stdlib's own regex parser
 
     try:
@@ -359,10 +359,43 @@ def _ends_with_dot_star(rx: str) -> bool:
                 return False
             sub = av[3]
         elif name == "MAX_REPEAT":
-            lo, _, body = av
-            return lo == 0 and av[1] == sre.MAXREPEAT and [str(o) for o, _ in body] == ["ANY"]
+            _, hi, body = av
+            return hi == sre.MAXREPEAT and len(body) == 1 and _holds_blanks(body[0])
         else:
             return False
+
+
+def _holds_blanks(item) -> bool:
+    """A single-character regex item (``re._parser``) that matches both space and tab."""
+    op, av = item
+    name = str(op)
+    if name == "ANY":
+        return True
+    if name == "NOT_LITERAL":
+        return av not in (9, 32)
+    if name != "IN":
+        return False
+    import re._constants as c  # noqa: PLC0415
+
+    def has(ch: int) -> bool:
+        negate, hit = False, False
+        for o, v in av:
+            if o is c.NEGATE:
+                negate = True
+            elif o is c.LITERAL:
+                hit |= v == ch
+            elif o is c.RANGE:
+                hit |= v[0] <= ch <= v[1]
+            elif o is c.CATEGORY:
+                if v in (c.CATEGORY_SPACE, c.CATEGORY_NOT_DIGIT, c.CATEGORY_NOT_WORD):
+                    hit = True
+                elif v not in (c.CATEGORY_DIGIT, c.CATEGORY_WORD, c.CATEGORY_NOT_SPACE):
+                    return False  # unknown: say no (conservative)
+            else:
+                return False
+        return hit != negate
+
+    return has(9) and has(32)
 
 
 def _bare_terminal(node) -> str | None:
