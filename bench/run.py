@@ -47,11 +47,15 @@ TARGET_SCALING = 110.0  # 1 GB time ≤ 110 × the 10 MB time
 
 
 # ---- child side: one method, one file → parquet ---------------------------------------------
-def _cast_exprs_polars(types: dict):
+def _cast_exprs_polars(types: dict, trail: set):
     import polars as pl
 
     m = {"int": pl.Int64, "float": pl.Float64, "str": pl.String}
-    return [pl.col(c).cast(m[t], strict=False) for c, t in types.items()]
+
+    def col(c):
+        return pl.col(c + TRAIL).str.strip_chars_end(" \t").alias(c) if c in trail else pl.col(c)
+
+    return [col(c).cast(m[t], strict=False) for c, t in types.items()]
 
 
 def _cast_pandas(cols: dict, types: dict):
@@ -74,7 +78,16 @@ def _text_types(pattern: str, match_group: str) -> dict:
     import re
 
     names = re.findall(r"\(\?P<(\w+)>", pattern)
+    names = [n[: -len(TRAIL)] if n.endswith(TRAIL) else n for n in names]
     return {n: "str" for n in dict.fromkeys(names) if n != match_group}
+
+
+#: zdiag.grammar.TRAIL: a group that also holds the blanks after its value (strip them)
+TRAIL = "__t"
+
+
+def _trail_columns(pattern: str, types: dict) -> set:
+    return {c for c in types if f"(?P<{c}{TRAIL}>" in pattern}
 
 
 def child(method: str, kind: str, path: str, outdir: str) -> dict:
@@ -111,6 +124,7 @@ def child(method: str, kind: str, path: str, outdir: str) -> dict:
     pattern = os.environ["ZDIAG_BENCH_PATTERN"]
     MATCH_GROUP = "__m"  # noqa: N806 - zdiag.grammar.MATCH_GROUP
     types = gen.row_types or _text_types(pattern, MATCH_GROUP)
+    trail = _trail_columns(pattern, types)
     if method == "polars":
         import polars as pl
 
@@ -120,7 +134,7 @@ def child(method: str, kind: str, path: str, outdir: str) -> dict:
             lf.select(pl.col("line").str.extract_groups(pattern))
             .unnest("line")
             .filter(pl.col(MATCH_GROUP).is_not_null())
-            .select(_cast_exprs_polars(types))
+            .select(_cast_exprs_polars(types, trail))
             .collect()
         )
         df.write_parquet(out / "rows.parquet")
@@ -146,7 +160,9 @@ def child(method: str, kind: str, path: str, outdir: str) -> dict:
         m = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
         arrays, names = [], []
         for c, t in types.items():
-            col = pc.struct_field(st, c)
+            col = pc.struct_field(st, c + TRAIL if c in trail else c)
+            if c in trail:
+                col = pc.utf8_rtrim(col, characters=" \t")
             if t != "str":
                 col = pc.cast(pc.if_else(pc.equal(col, ""), None, col), m[t])
             else:
@@ -163,13 +179,15 @@ def child(method: str, kind: str, path: str, outdir: str) -> dict:
         names = list(types)
         cols: dict[str, list] = {c: [] for c in names}
         appends = [cols[c].append for c in names]
+        groups = [c + TRAIL if c in trail else c for c in names]
         with open(path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 mt = rx.match(line.rstrip("\n"))
                 if mt is not None:
                     g = mt.groupdict()
-                    for c, ap in zip(names, appends, strict=True):
-                        ap(g[c])
+                    for c, ap in zip(groups, appends, strict=True):
+                        v = g[c]
+                        ap(v.rstrip(" \t") if v is not None and c.endswith(TRAIL) else v)
         df = _cast_pandas(cols, types)
         df.to_parquet(out / "rows.parquet", index=False)
         rows["rows"] = len(df)

@@ -15,6 +15,14 @@ Rules for row grammars, so that the derived pattern means what Lark means:
   and ``|`` map to their regex counterparts; sub-rules are inlined;
 - patterns must be valid for both Python ``re`` and Rust ``regex`` (no look-around,
   no back-references).
+
+Speed: Rust regex finds the groups of a row several times faster when the pattern is
+"one-pass" (at every point the next byte decides the path; :func:`derive_row_regex` writes
+the separators so that it can be). What a grammar can do for it: terminals that can follow
+each other should not start with the same characters; a terminal of several blank-separated
+words should separate them with ``[ \\t]+`` (``X(?:[ \\t]+X)*``, captured with the blank after
+it and stripped again), not `` +`` or a single space; a free-text terminal belongs at the end
+of the row as ``\\S.*``.
 """
 
 from __future__ import annotations
@@ -37,6 +45,11 @@ if TYPE_CHECKING:
     from lark.lexer import TerminalDef
 
 MATCH_GROUP = "__m"
+#: suffix of a group that carries the blanks after its value (one-pass form of a terminal of
+#: blank-separated words); :func:`extract` strips them and the suffix
+TRAIL = "__t"
+# `X(?:[ \t]+X)*`: words X separated by blanks (Lark gives the tab as a tab character)
+_MULTIWORD = re.compile(r"(?P<x>.+)\(\?:\[(?: (?:\\t|\t)|(?:\\t|\t) )\]\+(?P=x)\)\*")
 #: environment variable naming the row-pattern cache folder ("" or "off" turns it off)
 CACHE_ENV = "ZDIAG_CACHE_DIR"
 
@@ -105,10 +118,16 @@ class _Compiler:
     Blank handling mirrors Lark's ``%ignore``: between two word-like items (terminals) at
     least one blank is required, so that ``123 456`` can never be read as ``12``+``3456``;
     next to a punctuation literal (``,`` ``(`` ``%``) blanks are optional.
+
+    Sub-expressions are compiled "separator before": ``A(?:SEP B)?SEP C``. The top-level
+    sequence of a row rule (:meth:`row`) is compiled "separator after" instead, so that the
+    pattern is one-pass where the items allow (module docstring of :func:`derive_row_regex`);
+    ``legacy=True`` compiles the top level the old way too (kept for the equivalence tests).
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, legacy: bool = False):
         self.rules, self.terms, ignore = _grammar_parts(name)
+        self.legacy = legacy
         pats = [self.terms[i].pattern.to_regexp() for i in ignore if i in self.terms]
         # `[ \t]+` repeated again would nest quantifiers (catastrophic for Python re)
         pats = [p[:-1] if p.endswith("+") and not p.endswith("\\+") else p for p in pats]
@@ -205,6 +224,247 @@ class _Compiler:
         punct = all(i[1] for i in items)
         return (f"(?:{whole})" if len(items) > 1 else whole), punct, all_optional
 
+    # ---- the top level of a row rule: separators after the items -----------------------
+    def row(self, rule_name: str) -> str:
+        """The whole row after the leading blanks, up to and including ``$``."""
+        from lark import Tree
+
+        if self.legacy or not _blank_is_space_tab(self.blank):
+            return self.rule(rule_name) + r"[ \t]*$"
+        self.stack.append(rule_name)
+        try:
+            tree = self.rules[rule_name]
+            alts = tree.children if isinstance(tree, Tree) and tree.data == "expansions" else [tree]
+            bodies = [self.row_sequence(alt) for alt in alts]
+        finally:
+            self.stack.pop()
+        return bodies[0] if len(bodies) == 1 else "(?:" + "|".join(bodies) + ")"
+
+    def row_sequence(self, alt) -> str:
+        """One alternative of a row rule, trailing blanks and ``$`` included.
+
+        Present item ``p`` is followed by one separator that suits every item that may come
+        next (the items up to the next mandatory one, or the end of the line): ``B*`` when
+        all of them allow no blank, ``B+`` when all need one, ``(?:B+|$)`` when they need one
+        or the line may end. When the candidates disagree (one needs a blank, another not),
+        no such separator exists and the alternative keeps the old form.
+        """
+        from lark import Tree
+
+        children = alt.children if isinstance(alt, Tree) and alt.data == "expansion" else [alt]
+        compiled = [(c, self.node(c)) for c in children]
+        compiled = [(c, i) for c, i in compiled if i[0]]
+        items = [i for _, i in compiled]
+        n = len(items)
+        mandatory = [k for k, i in enumerate(items) if not i[2]]
+        legacy = self.sequence(items)[0] + r"[ \t]*$"
+        if not mandatory:
+            return legacy
+        first = mandatory[0]
+        b = self.blank
+        out: list[str] = []
+        for k in range(first):  # leading optional items: already separator-after
+            body, punct, _ = items[k]
+            out.append(f"(?:{body}{self.sep(punct, items[k + 1][1])})?")
+        # the separator each item after the first mandatory one needs before it
+        need = ["*" if k == 0 or items[k - 1][1] or items[k][1] else "+" for k in range(n)]
+        gaps: list[str] = []
+        for p in range(first, n):
+            nexts: list[str] = []
+            q, end = p + 1, True
+            while q < n:
+                nexts.append(need[q])
+                if not items[q][2]:
+                    end = False
+                    break
+                q += 1
+            kinds = set(nexts)
+            if end and kinds <= {"*"}:
+                gaps.append(b + "*")
+            elif end and kinds == {"+"}:
+                gaps.append(f"(?:{b}+|$)")
+            elif not end and len(kinds) == 1:
+                gaps.append(b + kinds.pop())
+            else:
+                return legacy
+        pieces: list[tuple[str, str, bool]] = []  # (item, separator after it, optional)
+        for p in range(first, n):
+            body, _, optional = items[p]
+            gap = gaps[p - first]
+            multi = self.multiword(compiled[p][0]) if gap == b + "+" else None
+            if multi is not None:
+                body, gap = multi, ""
+            pieces.append((body, gap, optional))
+        last = pieces[-1]
+        if last[1] == b + "*" and _ends_with_dot_star(last[0]):
+            # `TEXT=\S.*` already takes the blanks at the end of the line (greedy, also in
+            # the old pattern); a second `B*` there would compete with it for them
+            pieces[-1] = (last[0], "", last[2])
+        either = f"(?:{b}+|$)"
+        at = [k for k, (_, gap, opt) in enumerate(pieces) if gap == either]
+        if at and not pieces[at[0]][2]:
+            # `L(?:B+|$)(?:T B*)?` as `L(?:B+(?:T B*)?)?`: the same language (all items after
+            # L are optional) without the `$` test, which the one-pass DFA cannot tell from
+            # T's first byte when L could go on with that byte (`\d+` then a `\d` TIME)
+            k = at[0]
+            rest = "".join(f"(?:{body}{gap})?" for body, gap, _ in pieces[k + 1 :])
+            pieces[k] = (pieces[k][0] + f"(?:{b}+{rest})?", "", False)
+            del pieces[k + 1 :]
+        out += [f"(?:{body}{gap})?" if opt else body + gap for body, gap, opt in pieces]
+        return "".join(out) + "$"
+
+    def multiword(self, child) -> str | None:
+        """A named terminal ``X(?:[ \t]+X)*`` (words separated by blanks) that a blank
+        follows: ``(?P<name__t>(?:X[ \t]+)+)``, the same language with the separator inside
+        the group, so that the words' end needs no look-ahead. :func:`extract` strips the
+        trailing blanks and the suffix."""
+        term = _bare_terminal(child)
+        if term is None or term.startswith("_"):
+            return None
+        rx = self.terms[term].pattern.to_regexp()
+        m = _MULTIWORD.fullmatch(rx)
+        if m is None or _may_touch_blank(m["x"]):
+            return None
+        group = term.lower()
+        return f"(?P<{group}{TRAIL}>(?:{m['x']}{self.blank}+)+)"
+
+
+def _blank_is_space_tab(blank: str) -> bool:
+    """True when the grammar's %ignore blank is one space or tab (``[ \t]+``), the blank
+    of the outer ``[ \t]*``; the separator-after form relies on that."""
+    if not blank:
+        return False
+    rx = re.compile(blank)
+    hits = {chr(c) for c in range(256) if rx.fullmatch(chr(c))}
+    return hits == {" ", "\t"} and not rx.fullmatch("") and not rx.fullmatch("  ")
+
+
+def _ends_with_dot_star(rx: str) -> bool:
+    """True when ``rx`` ends with a greedy unbounded repeat of a class that holds the blanks
+    (``.*``, ``[^\\n]*``, ``[^;]+``; groups looked into): the blanks at the end of the line
+    then belong to it, so ``rx`` and ``rx[ \\t]*`` match the same lines with the same value."""
+    import re._parser as sre  # noqa: PLC0415 - the stdlib's own regex parser
+
+    try:
+        sub = sre.parse(rx)
+    except re.error:
+        return False
+    while True:
+        if not len(sub):
+            return False
+        op, av = sub[-1]
+        name = str(op)
+        if name == "SUBPATTERN":
+            if av[1] or av[2]:  # flags added or removed inside: DOTALL could differ
+                return False
+            sub = av[3]
+        elif name == "MAX_REPEAT":
+            _, hi, body = av
+            return hi == sre.MAXREPEAT and len(body) == 1 and _holds_blanks(body[0])
+        else:
+            return False
+
+
+def _holds_blanks(item) -> bool:
+    """A single-character regex item (``re._parser``) that matches both space and tab."""
+    op, av = item
+    name = str(op)
+    if name == "ANY":
+        return True
+    if name == "NOT_LITERAL":
+        return av not in (9, 32)
+    if name != "IN":
+        return False
+    import re._constants as c  # noqa: PLC0415
+
+    def has(ch: int) -> bool:
+        negate, hit = False, False
+        for o, v in av:
+            if o is c.NEGATE:
+                negate = True
+            elif o is c.LITERAL:
+                hit |= v == ch
+            elif o is c.RANGE:
+                hit |= v[0] <= ch <= v[1]
+            elif o is c.CATEGORY:
+                if v in (c.CATEGORY_SPACE, c.CATEGORY_NOT_DIGIT, c.CATEGORY_NOT_WORD):
+                    hit = True
+                elif v not in (c.CATEGORY_DIGIT, c.CATEGORY_WORD, c.CATEGORY_NOT_SPACE):
+                    return False  # unknown: say no (conservative)
+            else:
+                return False
+        return hit != negate
+
+    return has(9) and has(32)
+
+
+def _bare_terminal(node) -> str | None:
+    """The terminal name when a top-level item is one terminal, optional or not."""
+    from lark import Tree
+
+    while isinstance(node, Tree):
+        if node.data in ("value", "maybe") or (node.data in ("expansions", "expansion")):
+            if len(node.children) != 1:
+                return None
+            node = node.children[0]
+        elif node.data == "expr" and getattr(node.children[1], "value", "") == "?":
+            node = node.children[0]
+        else:
+            return None
+    name = getattr(node, "name", None)
+    return name if name and getattr(node, "is_term", name.isupper()) else None
+
+
+def _may_touch_blank(rx: str) -> bool:
+    """False only when ``rx`` surely matches neither a blank (space, tab) nor the empty
+    string (conservative: anything unclear counts as a blank)."""
+    import re._parser as sre  # noqa: PLC0415 - the stdlib's own regex parser
+    from re._constants import CATEGORY_DIGIT, CATEGORY_WORD
+
+    def chars_ok(items) -> bool:
+        for op, av in items:
+            name = str(op)
+            if name == "LITERAL":
+                if av in (9, 32):
+                    return False
+            elif name == "RANGE":
+                if av[0] <= 9 <= av[1] or av[0] <= 32 <= av[1]:
+                    return False
+            elif name == "CATEGORY":
+                if av not in (CATEGORY_DIGIT, CATEGORY_WORD):
+                    return False
+            else:  # NEGATE and anything else
+                return False
+        return True
+
+    def ok(sub) -> bool:
+        for op, av in sub:
+            name = str(op)
+            if name == "LITERAL":
+                if av in (9, 32):
+                    return False
+            elif name == "IN":
+                if not chars_ok(av):
+                    return False
+            elif name == "SUBPATTERN":
+                if not ok(av[3]):
+                    return False
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                if not ok(av[2]):
+                    return False
+            elif name == "BRANCH":
+                if not all(ok(b) for b in av[1]):
+                    return False
+            else:  # ANY, NOT_LITERAL, look-around, back-references, anchors ...
+                return False
+        return True
+
+    try:
+        parsed = sre.parse(rx)
+    except re.error:
+        return True
+    return parsed.getwidth()[0] == 0 or not ok(parsed)
+
 
 @cache
 def row_regex(grammar: str, rule: str) -> str:
@@ -226,10 +486,19 @@ def row_regex(grammar: str, rule: str) -> str:
     return pattern
 
 
-def derive_row_regex(grammar: str, rule: str) -> str:
-    """:func:`row_regex` computed from the grammar (no cache)."""
-    body = _Compiler(grammar).rule(rule)
-    return rf"^(?P<{MATCH_GROUP}>)[ \t]*{body}[ \t]*$"
+def derive_row_regex(grammar: str, rule: str, legacy: bool = False) -> str:
+    """:func:`row_regex` computed from the grammar (no cache).
+
+    The top-level sequence is written so that the Rust regex engine can use its one-pass
+    DFA to find the groups (several times faster than its PikeVM): at every point the next
+    byte must decide the path. Blanks therefore go AFTER items: an optional item is
+    ``(?:ITEM SEP)?``, optional items at the end nest (``L(?:SEP(?:T B*)?)?$``), and a
+    terminal of blank-separated words followed by a blank captures that blank too
+    (``TRAIL`` groups). ``legacy=True`` gives the former "separator before" pattern, which
+    matches the same lines with the same values (tests/test_grammar_onepass.py).
+    """
+    body = _Compiler(grammar, legacy=legacy).row(rule)
+    return rf"^(?P<{MATCH_GROUP}>)[ \t]*{body}"
 
 
 def cache_dir() -> Path | None:
@@ -301,13 +570,26 @@ def _store_pattern(key: str, pattern: str) -> None:
 
 def row_columns(grammar: str, rule: str) -> list[str]:
     """The column names a row rule captures, in pattern order."""
-    return [g for g in re.compile(row_regex(grammar, rule)).groupindex if g != MATCH_GROUP]
+    return [column_name(g) for g in re.compile(row_regex(grammar, rule)).groupindex
+            if g != MATCH_GROUP]  # fmt: skip
+
+
+def column_name(group: str) -> str:
+    """The column a pattern group fills (a ``TRAIL`` group's name without its suffix)."""
+    return group[: -len(TRAIL)] if group.endswith(TRAIL) else group
 
 
 def extract(lines: pl.Series | list[str], pattern: str) -> pl.DataFrame:
     """Run a row pattern over many lines at once; one string column per group.
 
-    ``__m`` is non-null on the rows that matched.
+    ``__m`` is non-null on the rows that matched. A ``TRAIL`` group (value and the blanks
+    after it) comes out as its column without those blanks.
     """
     s = lines if isinstance(lines, pl.Series) else pl.Series("line", lines, dtype=pl.String)
-    return s.str.extract_groups(pattern).struct.unnest()
+    got = s.str.extract_groups(pattern).struct.unnest()
+    trail = [c for c in got.columns if c.endswith(TRAIL)]
+    if trail:
+        got = got.with_columns(
+            pl.col(c).str.strip_chars_end(" \t").alias(column_name(c)) for c in trail
+        ).select(column_name(c) for c in got.columns)
+    return got
