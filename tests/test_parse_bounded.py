@@ -238,3 +238,29 @@ def test_memory_does_not_grow_with_the_input(forced, tmp_path, monkeypatch):
     # a bucket holds whole connections, so its largest one sets the bucket's size)
     assert grew < 0.45 * (in_memory["large"] - in_memory["small"])
     assert bounded["large"] < 0.6 * in_memory["large"]
+
+
+def test_pieces_with_different_extra_columns_join_as_pandas_joins_them(tmp_path):
+    """Columns beyond a table's schema may be in one piece and not another (a netstat
+    snapshot with more fields): the pieces read back have pandas.concat's columns."""
+    from zdiag.tables import conform
+
+    spill = spill_mod.Spill(tmp_path)
+    spill.nbuckets = 2
+    base = {"case": "", "source": "big.txt", "local_ip": "10.1.1.1", "local_port": 21,
+            "remote_ip": "10.2.2.2"}  # fmt: skip
+    one = pd.DataFrame({**base, "line": [1, 2], "remote_port": [1, 2],
+                        "rcv_nxt": pd.array([5, None], dtype="Int64")})  # fmt: skip
+    two = pd.DataFrame({**base, "line": [3, 4], "remote_port": [3, 4],
+                        "segments_in": pd.array([7, 8], dtype="Int64"),
+                        "rcv_nxt": pd.array([6, 9], dtype="Int64")})  # fmt: skip
+    three = pd.DataFrame({**base, "line": [5], "remote_port": [5]})
+    pieces = [conform("connections", df) for df in (one, two, three)]
+    for df in pieces:
+        spill.write("connections", df)
+    want = conform("connections", pd.concat(pieces, ignore_index=True))
+    table = SpilledTable(spill, "connections", {"big.txt": 0})
+    got = pd.concat(list(table.frames()), ignore_index=True)
+    assert list(got.columns[-2:]) == ["rcv_nxt", "segments_in"]
+    pd.testing.assert_frame_equal(got, want)
+    spill.close()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -90,6 +91,49 @@ class SpilledTable:
         self.rows = sum(p[2] for p in parts)
         rank = {p[0]: order.get(p[1], len(order)) for p in parts}
         self._parts = sorted(parts, key=lambda p: (rank[p[0]], p[0]))
+        self._dtypes: dict | None = None
+
+    def dtypes(self) -> dict:
+        """The columns and dtypes of the whole table, as ``pandas.concat`` of the pieces
+        makes them: every piece's columns in the order they first appear (a piece may have
+        columns beyond the schema that others lack), a column some piece lacks widened to
+        hold nulls. Read from the parts' parquet schemas only."""
+        if self._dtypes is None:
+            import pyarrow.parquet as pq
+
+            base = self.data if self.data is not None else self.spill.root / self.name
+            seen: dict = {}
+            lacking: set = set()
+            for number, _src, _rows, buckets, _whole in self._parts:
+                path = base / f"bucket-{buckets[0]:03d}" / f"part-{number:05d}.parquet"
+                have = pq.read_schema(path).empty_table().to_pandas().dtypes
+                lacking |= set(seen) - set(have.index)
+                for col, dt in have.items():
+                    if col not in seen:
+                        if seen:
+                            lacking.add(col)
+                        seen[col] = dt
+            for col in lacking:  # numpy ints become floats, numpy bools objects (NaN)
+                kind = getattr(seen[col], "kind", "")
+                if kind in "iu" and kind and not hasattr(seen[col], "na_value"):
+                    seen[col] = np.dtype("float64")
+                elif kind == "b" and isinstance(seen[col], np.dtype):
+                    seen[col] = np.dtype(object)
+            self._dtypes = seen
+        return self._dtypes
+
+    def _complete(self, df: pd.DataFrame) -> pd.DataFrame:
+        """A piece with every column of the table, in its order and dtypes."""
+        dtypes = self.dtypes()
+        if list(df.columns) == list(dtypes) and all(df[c].dtype == t for c, t in dtypes.items()):
+            return df
+        cols = {}
+        for col, dt in dtypes.items():
+            if col in df.columns:
+                cols[col] = df[col] if df[col].dtype == dt else df[col].astype(dt)
+            else:
+                cols[col] = pd.Series(None, index=df.index, dtype=dt)
+        return pd.DataFrame(cols, index=df.index)
 
     def __len__(self) -> int:
         return self.rows
@@ -98,7 +142,7 @@ class SpilledTable:
         pending: pd.DataFrame | None = None
         source = None
         for number, src, _rows, _buckets, whole in self._parts:
-            df = self.spill.piece(self.name, number, self.data)
+            df = self._complete(self.spill.piece(self.name, number, self.data))
             if src != source and pending is not None:
                 yield _in_line_order(pending)
                 pending = None
@@ -135,7 +179,11 @@ class SpilledTable:
 
         first = next(iter(sorted(self.spill.root.joinpath(self.name).rglob("part-*.parquet"))))
         schema = pq.read_schema(first)
-        cols = [f.name for f in schema if str(f.type).startswith("timestamp")]
+        from zdiag.tables import SCHEMAS
+
+        # (the schema's columns, which every part has)
+        cols = [f.name for f in schema if str(f.type).startswith("timestamp")
+                and f.name in SCHEMAS.get(self.name, {})]  # fmt: skip
         if not cols:
             return {}
         found = {c: [True, 0] for c in cols}  # all midnights; finest: 0 s, 1 ms, 2 us, 3 ns
