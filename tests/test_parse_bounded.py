@@ -264,3 +264,13 @@ def test_pieces_with_different_extra_columns_join_as_pandas_joins_them(tmp_path)
     assert list(got.columns[-2:]) == ["rcv_nxt", "segments_in"]
     pd.testing.assert_frame_equal(got, want)
     spill.close()
+
+
+def test_a_trace_read_in_pieces_lists_its_tables_in_memory_order(inputs, forced):
+    """Its packets are spilled and its sessions kept: the packets still come first."""
+    whole = run([inputs[-1], "--format", "json"])
+    spies = forced()
+    parts = run([inputs[-1], "--format", "json"])
+    assert spies.spills[0].tables == ["packets"]
+    assert list(json.loads(whole))[:2] == ["packets", "sessions"]
+    assert parts == whole
