@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import click
@@ -89,9 +90,10 @@ def problem_lines(row: dict) -> list[str]:
     return out
 
 
-def _run_parse(paths, kind, obj: Ctx, case: str = ""):
+def _run_parse(paths, kind, obj: Ctx, case: str = "", spill=None):
     results = []
-    for res in _with_progress(obj, parse_sources(iter_sources(paths), kind=kind, case=case)):
+    for res in _with_progress(obj, parse_sources(iter_sources(paths), kind=kind, case=case,
+                                                 spill=spill)):  # fmt: skip
         results.append(res)
         if not obj.quiet:
             click.echo(accounting_line(res.file_row), err=True)
@@ -99,7 +101,7 @@ def _run_parse(paths, kind, obj: Ctx, case: str = ""):
             click.echo(msg, err=True)
         if res.traceback and obj.verbose:
             click.echo(res.traceback, err=True)
-    return collect(results), results
+    return collect(results, spill=spill), results
 
 
 def _with_progress(obj: Ctx, results):
@@ -136,23 +138,37 @@ FORMATS = ("table", "csv", "json", "parquet", "xlsx")
 @click.pass_obj
 @_guard
 def parse(obj: Ctx, files, kind, table_names, fmt, output, strict) -> None:
-    """Parse FILES into tables and print or write them."""
+    """Parse FILES into tables and print or write them.
+
+    A large input's big tables (packets, connections, routes, ARP, messages) are kept on
+    disk while it is parsed and streamed to the output a piece at a time, in the same
+    order and form as a small input's, so memory stays bounded (SPEC §7)."""
     if kind:
         try:
             registry.get(kind)
         except KeyError as exc:
             raise click.BadParameter(str(exc.args[0]), param_hint="--kind") from None
-    tables, results = _run_parse(files, kind, obj)
-    if not obj.quiet:
-        for line in disagreement_lines(tables.get("ibm_disagreements")):
-            click.echo(line, err=True)
-    names = list(table_names) or [n for n in tables if n not in ("files",)]
-    missing = [n for n in names if n not in tables]
-    chosen = {n: tables[n] for n in names if n in tables}
-    if table_names and missing:
-        for n in missing:
-            click.echo(f"zdiag: no table {n!r} in this input", err=True)
-    write_tables(chosen, fmt, output)
+    if fmt in ("parquet", "xlsx") and not output:
+        what = "FOLDER" if fmt == "parquet" else "FILE.xlsx"
+        raise click.UsageError(f"--format {fmt} needs -o {what}")
+    from zdiag.spill import Spill
+
+    spill = Spill()  # removed in any case (error, Ctrl-C): finally below, and at exit
+    try:
+        tables, results = _run_parse(files, kind, obj, spill=spill)
+        shown = _parse_tables(tables, results)
+        if not obj.quiet:
+            for line in disagreement_lines(shown.get("ibm_disagreements")):
+                click.echo(line, err=True)
+        names = list(table_names) or [n for n in shown if n not in ("files",)]
+        missing = [n for n in names if n not in shown]
+        chosen = {n: shown[n] for n in names if n in shown}
+        if table_names and missing:
+            for n in missing:
+                click.echo(f"zdiag: no table {n!r} in this input", err=True)
+        write_tables(chosen, fmt, output)
+    finally:
+        spill.close()
     ctx = click.get_current_context()
     if not _readable(results):
         click.echo("zdiag: no readable input", err=True)
@@ -160,6 +176,38 @@ def parse(obj: Ctx, files, kind, table_names, fmt, output, strict) -> None:
     if strict and any(r.file_row["unrecognised"] or r.file_row["error"] for r in results):
         ctx.exit(EXIT_INPUT)
     ctx.exit(EXIT_OK)
+
+
+ANALYSIS_TABLES = ("conn_analysis", "ibm_disagreements")
+
+
+def _parse_tables(tables, results) -> dict:
+    """Table name → DataFrame, or :class:`~zdiag.report.tables_dir.SpilledTable` for a
+    table kept on disk, in the order the tables have when all are in memory."""
+    if tables.spill is None or not tables.spill.tables:
+        return dict(tables)
+    from zdiag.report.tables_dir import spilled_tables
+
+    small, big = spilled_tables(tables)
+    both = {**small, **big}
+    # as pipeline.collect joins them: files, unrecognised (when it has rows), each file's
+    # tables as they first appear, the empty unrecognised table, then the TCP analysis's
+    # (a file read in pieces whose first piece has a table kept in memory before one
+    # spilled: the spilled one comes first here)
+    unrec = "unrecognised" if len(small.get("unrecognised", ())) else None
+    order = ["files", *([unrec] if unrec else [])]
+    for res in results:  # the order in which the files' tables first appear
+        source = res.file_row["source"]
+        # a file read in pieces: its spilled tables in the order they were first written
+        # (the order of the first piece's tables), then those it kept in memory
+        first = {n: min((p[0] for p in tables.spill.parts[n] if p[1] == source and not p[4]),
+                        default=None) for n in big}  # fmt: skip
+        spilled = sorted((n for n, at in first.items() if at is not None), key=first.get)
+        order += [n for n in [*spilled, *res.tables] if n not in order]
+    order += [n for n in big if n not in order]  # (spilled without a file to say where)
+    order += [n for n in small if n not in order and n not in ANALYSIS_TABLES]
+    order += [n for n in ANALYSIS_TABLES if n in small]
+    return {n: both[n] for n in order if n in both}
 
 
 LEVEL_CHOICE = click.Choice(["info", "low", "medium", "high", "critical"], case_sensitive=False)
@@ -444,51 +492,136 @@ def rules_test(dirs) -> None:
     ctx.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
-def write_tables(tables: dict[str, pd.DataFrame], fmt: str, output: str | None) -> None:
-    """Write tables in one of FORMATS to a file, a folder, or standard output."""
+def _frames(table) -> Iterator[pd.DataFrame]:
+    """A table's rows a piece at a time (a table in memory: one piece)."""
+    if isinstance(table, pd.DataFrame):
+        yield table
+    else:
+        yield from table.frames()
+
+
+def write_tables(tables: Mapping, fmt: str, output: str | None) -> None:
+    """Write tables in one of FORMATS to a file, a folder, or standard output.
+
+    A table is a DataFrame or a table kept on disk
+    (:class:`~zdiag.report.tables_dir.SpilledTable`), which is written a piece at a time."""
     if fmt == "table":
-        text = []
-        for name, df in tables.items():
-            text.append(f"== {name} ({len(df)} rows)")
-            if len(df):
-                with pd.option_context("display.width", 200, "display.max_columns", 50):
-                    text.append(df.to_string(max_rows=60))
-        _emit("\n".join(text) + "\n", output)
+        with _Out(output) as out:
+            for i, (name, df) in enumerate(tables.items()):
+                out.write(("\n" if i else "") + f"== {name} ({len(df)} rows)")
+                if len(df):
+                    out.write("\n" + _shown(df))
+            out.write("\n")
     elif fmt == "csv":
         if output and (len(tables) > 1 or Path(output).is_dir()):
             Path(output).mkdir(parents=True, exist_ok=True)
             for name, df in tables.items():
-                df.to_csv(Path(output) / f"{name}.csv", index=False)
+                with _Out(Path(output) / f"{name}.csv") as out:
+                    _csv(df, out)
         else:
-            chunks = []
-            for name, df in tables.items():
-                if len(tables) > 1:
-                    chunks.append(f"# table: {name}\n")
-                chunks.append(df.to_csv(index=False))
-            _emit("".join(chunks), output)
+            with _Out(output) as out:
+                for name, df in tables.items():
+                    if len(tables) > 1:
+                        out.write(f"# table: {name}\n")
+                    _csv(df, out)
     elif fmt == "json":
-        obj = {name: json.loads(df.to_json(orient="records", date_format="iso"))
-               for name, df in tables.items()}  # fmt: skip
-        _emit(json.dumps(obj, indent=1, default=str) + "\n", output)
+        # json.dumps(indent=1) of {table: records}, one piece of records at a time
+        with _Out(output) as out:
+            out.write("{" if tables else "{}")
+            for i, (name, df) in enumerate(tables.items()):
+                out.write(("," if i else "") + f"\n {json.dumps(name)}: ")
+                first = True
+                for frame in _frames(df):
+                    if not len(frame):
+                        continue
+                    recs = json.loads(frame.to_json(orient="records", date_format="iso"))
+                    text = json.dumps(recs, indent=1, default=str)[2:-2]  # no [ and ]
+                    out.write(("[\n" if first else ",\n") + " " + text.replace("\n", "\n "))
+                    first = False
+                out.write("[]" if first else "\n ]")
+            out.write("\n}\n" if tables else "\n")
     elif fmt == "parquet":
         if not output:
             raise click.UsageError("--format parquet needs -o FOLDER")
-        from zdiag.report.tables_dir import write_parquet_tables
+        from zdiag.report.tables_dir import append_parquet, write_parquet_tables
 
-        write_parquet_tables(tables, output)
+        write_parquet_tables({n: df for n, df in tables.items() if isinstance(df, pd.DataFrame)},
+                             output)  # fmt: skip
+        for name, df in tables.items():
+            if not isinstance(df, pd.DataFrame):
+                append_parquet(df.frames(), Path(output) / f"{name}.parquet")
     elif fmt == "xlsx":
         if not output:
             raise click.UsageError("--format xlsx needs -o FILE.xlsx")
         from zdiag.report.tables_xlsx import write_tables_xlsx
 
-        write_tables_xlsx(tables, output)
+        write_tables_xlsx({n: _frames(df) for n, df in tables.items()}, output)
 
 
-def _emit(text: str, output: str | None) -> None:
-    if output and output != "-":
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        click.echo(text, nl=False)
+def _shown(table) -> str:
+    """``to_string(max_rows=60)`` of a table: its first and last 30 rows."""
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        if isinstance(table, pd.DataFrame):
+            return table.to_string(max_rows=60)
+        n = len(table)
+        if n <= 60:
+            return pd.concat(list(table.frames()), ignore_index=True).to_string(max_rows=60)
+        head, tail = table.head(30), table.tail(30)
+        # 61 rows, the middle one never shown: pandas cuts it as it cuts the whole table
+        df = pd.concat([head, head.iloc[-1:], tail], ignore_index=True)
+        df.index = [*range(31), *range(n - 30, n)]
+        return df.to_string(max_rows=60)
+
+
+def _csv(table, out) -> None:
+    """A table as CSV: the header once, rows a piece at a time (date-times written at the
+    precision of the whole column, as pandas writes a table in memory)."""
+    header = True
+    pins = {} if isinstance(table, pd.DataFrame) else table.datetime_pins()
+    for frame in _frames(table):
+        if len(frame) or header:
+            out.write(_pinned(frame, pins).to_csv(index=False, header=header))
+            header = False
+
+
+def _pinned(frame: pd.DataFrame, pins: dict) -> pd.DataFrame:
+    """``frame`` with each date-time column in ``pins`` as the text ``to_csv`` writes for
+    it next to the pin (a value as fine as the finest of the whole column)."""
+    if not pins:
+        return frame
+    frame = frame.copy(deep=False)
+    for col, pin in pins.items():
+        s = frame[col]
+        both = pd.concat([pd.Series([pin]).astype(s.dtype), s], ignore_index=True)
+        # a second column: a lone empty field would be written as ""
+        text = pd.DataFrame({"v": both, "x": 0}).to_csv(index=False, header=False)
+        lines = pd.Series(text.split("\n")[1:-1], index=frame.index, dtype=object)
+        frame[col] = lines.str.slice(0, -2)
+    return frame
+
+
+class _Out:
+    """Text to a file (``output``), or standard output when ``output`` is None or ``-``."""
+
+    def __init__(self, output) -> None:
+        self.output = output
+
+    def __enter__(self):
+        if self.output and str(self.output) != "-":
+            self.fh = open(self.output, "w", encoding="utf-8")  # noqa: SIM115
+        else:
+            self.fh = None
+        return self
+
+    def write(self, text: str) -> None:
+        if self.fh is not None:
+            self.fh.write(text)
+        else:
+            click.echo(text, nl=False)
+
+    def __exit__(self, *exc) -> None:
+        if self.fh is not None:
+            self.fh.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -236,7 +236,7 @@ def collect(results: Iterable[FileResult], spill=None) -> TableSet:
     if spill is not None and spill.tables:
         for name in spill.tables:  # the small files' rows join the large ones' on disk
             for df in parts.pop(name, []):
-                spill.write(name, conform(name, df))
+                spill.write(name, conform(name, df), whole=True)
         tables = dict(TableSet.concat(parts))
         if "packets" in tables:  # in memory (only other tables spilled): analysed here
             tables = add_tcp_analysis(tables)

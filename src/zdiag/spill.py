@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -52,6 +53,9 @@ class Spill:
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.root), True)
         self.nbuckets = 0
         self.rows: dict[str, int] = {}
+        #: per table, each part written: (number, source of its rows, rows, buckets it went
+        #: to, whole: it holds a whole file's table, not a piece of a file read in pieces)
+        self.parts: dict[str, list[tuple[int, str, int, tuple[int, ...], bool]]] = {}
         self._parts = 0
 
     def plan(self, input_bytes: int) -> None:
@@ -67,8 +71,11 @@ class Spill:
     def tables(self) -> list[str]:
         return [name for name, n in self.rows.items() if n]
 
-    def write(self, name: str, df: pd.DataFrame | pl.DataFrame) -> None:
-        """Add one piece of table ``name``: each bucket's rows become one more part."""
+    def write(self, name: str, df: pd.DataFrame | pl.DataFrame, whole: bool = False) -> None:
+        """Add one piece of table ``name``: each bucket's rows become one more part (and,
+        when the rows are spread by hash, their buckets in row order go to
+        ``<table>/order/part-NNNNN.npy`` so that :meth:`piece` can put them back in order).
+        ``whole``: the piece is a whole file's table (a file not read in pieces)."""
         from zdiag.stream import write_part
 
         if df is None or not len(df):
@@ -82,11 +89,18 @@ class Spill:
             frame = frame.with_columns(h.alias("__bucket"))
             parts = frame.partition_by("__bucket", as_dict=True, include_key=False)
             parts = {int(k[0]): v for k, v in parts.items()}
+            order = self.root / name / "order"
+            order.mkdir(parents=True, exist_ok=True)
+            np.save(order / f"part-{self._parts:05d}.npy", h.to_numpy().astype(np.uint16))
         else:  # nothing to keep together: the whole piece to the next bucket in turn
             parts = {self._parts % self.nbuckets: frame}
         for b, part in parts.items():
             write_part(self.folder(name, b), name, part, part=self._parts)
         self.rows[name] = self.rows.get(name, 0) + len(frame)
+        source = str(frame["source"][0]) if "source" in frame.columns else ""
+        self.parts.setdefault(name, []).append(
+            (self._parts, source, len(frame), tuple(sorted(parts)), whole)
+        )
 
     def folder(self, name: str, bucket: int) -> Path:
         return self.root / name / f"bucket-{bucket:03d}"
@@ -98,6 +112,25 @@ class Spill:
             parts = sorted(folder.glob("part-*.parquet"))
             if parts:
                 yield pd.read_parquet(parts)
+
+    def piece(self, name: str, part: int, data: Path | None = None) -> pd.DataFrame:
+        """Part ``part`` of table ``name`` as it was written (one piece: its rows from every
+        bucket, back in their order); ``data``: read the buckets' files from this folder
+        instead (a copy of ``<table>/bucket-NNN/part-NNNNN.parquet`` with more columns)."""
+        number, _source, _rows, buckets, _whole = next(p for p in self.parts[name] if p[0] == part)
+        base = data if data is not None else self.root / name
+        frames = [pd.read_parquet(base / f"bucket-{b:03d}" / f"part-{part:05d}.parquet")
+                  for b in buckets]  # fmt: skip
+        df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        order = self.root / name / "order" / f"part-{part:05d}.npy"
+        if len(frames) > 1 and order.exists():
+            # rows went to the buckets by hash, each bucket keeping their order: row i is
+            # at position pos[i] of the buckets' rows joined in bucket order
+            h = np.load(order)
+            pos = np.empty(len(h), np.int64)
+            pos[np.argsort(h, kind="stable")] = np.arange(len(h))
+            df = df.take(pos).reset_index(drop=True)
+        return df
 
     def close(self) -> None:
         """Remove the folder now."""

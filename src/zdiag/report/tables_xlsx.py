@@ -2,25 +2,44 @@
 
 Same streaming writer as the findings workbook: write-only, header frozen, autofilter,
 fitted widths, text never a formula, and a table past 1,048,575 rows continues on
-``<table> (2)``.
+``<table> (2)``. A table may come a piece at a time (a table kept on disk): the pieces are
+appended to the sheet one after the other, and the widths are fitted on the first piece.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from zdiag.report.xlsx import SHEET_ROWS, _Book, write_frame
+from zdiag.report.xlsx import SHEET_ROWS, _Book, _fit_widths, _Sheet, write_frame
 
 MAX_ROWS = SHEET_ROWS - 1  # data rows per sheet after the header
 
 
-def write_tables_xlsx(tables: Mapping[str, pd.DataFrame], path) -> None:
-    """Write every table of ``tables`` to ``path``, one sheet each."""
+def write_tables_xlsx(tables: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]], path) -> None:
+    """Write every table of ``tables`` (a DataFrame, or its pieces in order) to ``path``,
+    one sheet each."""
     book = _Book()
     for name, df in tables.items():
-        write_frame(book, str(name), df)
+        if isinstance(df, pd.DataFrame):
+            write_frame(book, str(name), df)
+        else:
+            write_frames(book, str(name), df)
     if not tables:
         book.wb.create_sheet("empty").append(["no tables"])
     book.save(path)
+
+
+def write_frames(book: _Book, title: str, frames: Iterable[pd.DataFrame]) -> _Sheet | None:
+    """:func:`~zdiag.report.xlsx.write_frame` of the pieces' concatenation, a piece at a
+    time (each piece goes through ``write_frame``'s own loop, on the same sheet)."""
+    sheet = None
+    for df in frames:
+        if sheet is None:
+            header = [str(c) for c in df.columns]
+            sheet = _Sheet(book, title, header=header, widths=_fit_widths(df, header))
+        write_frame(book, title, df, sheet=sheet)
+    if sheet is not None:
+        sheet.close()
+    return sheet

@@ -226,10 +226,13 @@ def _fit_widths(df: pd.DataFrame, header: Sequence[str]) -> list[float]:
     return widths
 
 
-def write_frame(book: _Book, title: str, df: pd.DataFrame) -> _Sheet:
-    """A DataFrame as a tabular sheet (header, filter, frozen, fitted), streaming."""
-    header = [str(c) for c in df.columns]
-    sheet = _Sheet(book, title, header=header, widths=_fit_widths(df, header))
+def write_frame(book: _Book, title: str, df: pd.DataFrame, sheet: _Sheet | None = None) -> _Sheet:
+    """A DataFrame as a tabular sheet (header, filter, frozen, fitted), streaming; with
+    ``sheet``, its rows are appended to that open sheet (the caller closes it)."""
+    given = sheet is not None
+    if sheet is None:
+        header = [str(c) for c in df.columns]
+        sheet = _Sheet(book, title, header=header, widths=_fit_widths(df, header))
     start, n = 0, len(df)
     while start < n:
         sheet.ensure_room()
@@ -240,7 +243,8 @@ def write_frame(book: _Book, title: str, df: pd.DataFrame) -> _Sheet:
         for row in zip(*cols, strict=True):
             sheet._raw_append(list(row))
         start += len(chunk)
-    sheet.close()
+    if not given:
+        sheet.close()
     return sheet
 
 
