@@ -197,6 +197,22 @@ def test_detection_picks_syslog_for_message_logs():
         assert kind is not None and kind.name == "syslog.zos", name
 
 
+def test_detection_of_several_logs_put_together():
+    """An upload that joins a JES2 SYSLOG extract and a console capture: neither layout
+    has the majority of the head, together they are a message log."""
+
+    def body(name):
+        return [ln for ln in (MSG / name).read_text().splitlines()
+                if ln.strip() and not ln.startswith("#zdiag-sample")]  # fmt: skip
+
+    jes2 = body("jes2_syslog_ipl_adcd_z111_hercules_mixed_records.txt")[:14]
+    console = body("console_log_hhmmss_zos24_resolver_ezz9298i_ezy60xx.txt")[:17]
+    assert len(jes2) == 14 and len(console) == 17  # 45% and 55%: below either's own bar
+    for lines in (jes2 + console, console + jes2):
+        kind, _ = detect_lines(lines)
+        assert kind is not None and kind.name == "syslog.zos"
+
+
 @pytest.mark.parametrize("n", [2000])
 def test_many_messages_vectorised(tmp_path, n):
     body = "".join(

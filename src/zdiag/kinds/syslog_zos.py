@@ -566,6 +566,8 @@ def detect(head: list[str]) -> float:
         return 0.1  # netstat reports print EZZ ids on every line; trmdstat is its own kind
     if frac["bare"] >= 0.3 and _DETECT["bare"].match(body[0]):
         return 0.6
+    if sum(frac.values()) >= 0.6 and ids >= 0.3:  # extracts of several logs put together
+        return 0.55
     if sum(1 for ln in body if _TCPIP_ID.search(ln)) / n >= 0.5:
         return 0.5
     return 0.0
