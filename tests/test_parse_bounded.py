@@ -36,8 +36,8 @@ FIXTURES = [
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> list[str]:
-    path = tmp_path_factory.mktemp("gen") / "session.txt"  # a few thousand packets
-    all_generators()["systcpda.session"].write(path, 100_000, seed=3)
+    path = tmp_path_factory.mktemp("gen") / "session.txt"  # about 500 packets
+    all_generators()["systcpda.session"].write(path, 50_000, seed=3)
     return [str(ROOT / f) for f in FIXTURES] + [str(path)]
 
 
@@ -56,8 +56,8 @@ def forced(monkeypatch, tmp_path):
         folder = tmp_path / "spill"
         folder.mkdir()
         monkeypatch.setattr(stream, "MIN_BYTES", 0)
-        monkeypatch.setattr(stream, "CHUNK_BYTES", 3000)
-        monkeypatch.setattr(spill_mod, "BUCKET_BYTES", 300)
+        monkeypatch.setattr(stream, "CHUNK_BYTES", 8000)
+        monkeypatch.setattr(spill_mod, "BUCKET_BYTES", 800)
         monkeypatch.setattr(tempfile, "tempdir", str(folder))
         real = spill_mod.Spill
 
@@ -100,7 +100,7 @@ def test_stdout_formats_are_byte_identical(inputs, forced, fmt):
         assert "\n.. " in whole  # the row pandas puts between head and tail
     if fmt == "json":
         doc = json.loads(parts)
-        assert len(doc["packets"]) > 800 and doc["conn_analysis"]
+        assert len(doc["packets"]) > 400 and doc["conn_analysis"]
 
 
 def test_files_and_folders_are_byte_identical(inputs, forced, tmp_path):
