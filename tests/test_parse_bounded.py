@@ -148,13 +148,13 @@ def _cells(path: Path) -> dict[str, list[tuple]]:
 def test_xlsx_has_the_same_sheets_and_cells(inputs, forced, tmp_path, monkeypatch):
     # a small sheet size: the packets continue on "packets (2)", "packets (3)" ... and a
     # continuation starts in the middle of a piece read back from disk
-    monkeypatch.setattr(xlsx, "SHEET_ROWS", 300)
+    monkeypatch.setattr(xlsx, "SHEET_ROWS", 150)
     run([*inputs, "--format", "xlsx", "-o", str(tmp_path / "a.xlsx")])
     spies = forced()
     run([*inputs, "--format", "xlsx", "-o", str(tmp_path / "b.xlsx")])
     assert_spilled(spies)
     a, b = _cells(tmp_path / "a.xlsx"), _cells(tmp_path / "b.xlsx")
-    assert "packets (3)" in a and len(a["packets (2)"]) == 300
+    assert "packets (3)" in a and len(a["packets (2)"]) == 150
     assert list(a) == list(b)
     for title in a:
         assert a[title] == b[title], title
