@@ -3,6 +3,7 @@ trace), with the manual's figure callouts left in."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
@@ -175,3 +176,27 @@ def test_polars_field_split_agrees_with_the_reference():
         value, more = fm.split_fields(rest)
         assert got["value"].to_list() == [value] + [v for _, v in more]
         assert got["name"].to_list()[1:] == [n for n, _ in more]
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_cut_points_are_the_record_headers_the_grammar_reads(crlf):
+    """``CHUNK_AT`` (where a large report is cut) is derived from the grammar's
+    ``record_header``: it finds exactly the lines that rule reads, with or without a figure
+    callout before them, also in CRLF text."""
+    import re
+    from pathlib import Path
+
+    from zdiag.grammar import MATCH_GROUP, extract, row_regex
+
+    pattern = row_regex(fm.GRAMMAR, "record_header")
+    for path in sorted(Path("fixtures/systcpda").glob("format_*.txt")):
+        lines = path.read_text().splitlines()
+        data = ("\r\n" if crlf else "\n").join(lines).encode() + b"\n"
+        starts = np.cumsum([0] + [len(ln) + (2 if crlf else 1) for ln in lines])
+        found = {int(np.searchsorted(starts, m.start())) for m in fm.CHUNK_AT.finditer(data)}
+        plain = [re.sub(r"^([ \t]*)\d[ \t]+(?=\d)", r"\1", ln) for ln in lines]  # callouts
+        hit = (extract(lines, pattern)[MATCH_GROUP].is_not_null()
+               | extract(plain, pattern)[MATCH_GROUP].is_not_null())  # fmt: skip
+        want = set(np.flatnonzero(hit.to_numpy()).tolist())
+        assert want, path.name
+        assert found == want, path.name

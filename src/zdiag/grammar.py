@@ -568,6 +568,19 @@ def _store_pattern(key: str, pattern: str) -> None:
         pass
 
 
+def line_pattern(grammar: str, rule: str, lead: str = "") -> re.Pattern[bytes]:
+    """A row rule as a bytes pattern that finds such lines in a buffer of many lines
+    (``re.MULTILINE``, no groups, a CR before the line end allowed): e.g. where
+    :mod:`zdiag.stream` may cut a large report. ``lead`` is a regex allowed after the line's
+    leading blanks and before the rule (a kind's own tolerance, such as a figure callout)."""
+    pattern = row_regex(grammar, rule)
+    head, blanks = rf"^(?P<{MATCH_GROUP}>)", r"[ \t]*"
+    if not (pattern.startswith(head + blanks) and pattern.endswith("$")):
+        raise ValueError(f"{grammar}:{rule}: not an anchored row pattern")
+    body = re.sub(r"\(\?P<\w+>", "(?:", pattern[len(head + blanks) : -1])
+    return re.compile(f"^{blanks}{lead}{body}\r?$".encode(), re.MULTILINE)
+
+
 def row_columns(grammar: str, rule: str) -> list[str]:
     """The column names a row rule captures, in pattern order."""
     return [column_name(g) for g in re.compile(row_regex(grammar, rule)).groupindex

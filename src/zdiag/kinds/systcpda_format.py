@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from zdiag.grammar import line_pattern
 from zdiag.kinds import systcpda_common as common
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
 from zdiag.kinds.registry import register
@@ -415,13 +416,10 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     return out, after
 
 
-#: where a large report may be cut (zdiag.stream): a record header line
-#: (``RcdNr Sysname Mnemonic EntryId hh:mm:ss.ffffff Description``, after an optional
-#: figure callout), so that every record is whole in one piece
-CHUNK_AT = re.compile(
-    rb"(?m)^[ \t]*(?:\d[ \t]+)?\d+[ \t]+[A-Z0-9$#@]{1,8}[ \t]+[A-Z][A-Z0-9]{1,7}[ \t]+"
-    rb"[0-9A-F]{8}[ \t]+\d\d:\d\d:\d\d\.\d+[ \t]+[A-Za-z]"
-)
+#: where a large report may be cut (zdiag.stream): a record header line (the grammar's
+#: ``record_header``, after an optional figure callout as the line rules allow), so that
+#: every record is whole in one piece
+CHUNK_AT = line_pattern(GRAMMAR, "record_header", lead=r"(?:\d[ \t]+)?")
 
 
 def detect(head: list[str]) -> float:
