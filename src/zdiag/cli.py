@@ -200,7 +200,7 @@ def _parse_tables(tables, results) -> dict:
         source = res.file_row["source"]
         # a file read in pieces: its spilled tables in the order they were first written
         # (the order of the first piece's tables), then those it kept in memory
-        first = {n: min((p[0] for p in tables.spill.parts[n] if p[1] == source and not p[4]),
+        first = {n: min((p.number for p in tables.spill.parts[n] if p.source == source and not p.whole),
                         default=None) for n in big}  # fmt: skip
         spilled = sorted((n for n, at in first.items() if at is not None), key=first.get)
         order += [n for n in [*spilled, *res.tables] if n not in order]

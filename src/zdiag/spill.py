@@ -22,6 +22,7 @@ import tempfile
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,18 @@ BUCKET_BYTES = 16 * 1024 * 1024
 MAX_BUCKETS = 512
 
 
+class Part(NamedTuple):
+    """One part of a spilled table as written: its number, the source of its rows, how many
+    rows, the buckets it went to, and whether it holds a whole file's table (not a piece of
+    a file read in pieces)."""
+
+    number: int
+    source: str
+    rows: int
+    buckets: tuple[int, ...]
+    whole: bool
+
+
 class Spill:
     """A temporary folder of bucketed parquet parts, table by table."""
 
@@ -53,9 +66,8 @@ class Spill:
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.root), True)
         self.nbuckets = 0
         self.rows: dict[str, int] = {}
-        #: per table, each part written: (number, source of its rows, rows, buckets it went
-        #: to, whole: it holds a whole file's table, not a piece of a file read in pieces)
-        self.parts: dict[str, list[tuple[int, str, int, tuple[int, ...], bool]]] = {}
+        #: per table, each part written (:class:`Part`)
+        self.parts: dict[str, list[Part]] = {}
         self._parts = 0
 
     def plan(self, input_bytes: int) -> None:
@@ -99,7 +111,7 @@ class Spill:
         self.rows[name] = self.rows.get(name, 0) + len(frame)
         source = str(frame["source"][0]) if "source" in frame.columns else ""
         self.parts.setdefault(name, []).append(
-            (self._parts, source, len(frame), tuple(sorted(parts)), whole)
+            Part(self._parts, source, len(frame), tuple(sorted(parts)), whole)
         )
 
     def folder(self, name: str, bucket: int) -> Path:
@@ -117,7 +129,7 @@ class Spill:
         """Part ``part`` of table ``name`` as it was written (one piece: its rows from every
         bucket, back in their order); ``data``: read the buckets' files from this folder
         instead (a copy of ``<table>/bucket-NNN/part-NNNNN.parquet`` with more columns)."""
-        number, _source, _rows, buckets, _whole = next(p for p in self.parts[name] if p[0] == part)
+        buckets = next(p.buckets for p in self.parts[name] if p.number == part)
         base = data if data is not None else self.root / name
         frames = [pd.read_parquet(base / f"bucket-{b:03d}" / f"part-{part:05d}.parquet")
                   for b in buckets]  # fmt: skip

@@ -88,9 +88,8 @@ class SpilledTable:
     def __init__(self, spill, name: str, order: Mapping[str, int], data: Path | None = None):
         self.spill, self.name, self.data = spill, name, data
         parts = spill.parts.get(name, [])
-        self.rows = sum(p[2] for p in parts)
-        rank = {p[0]: order.get(p[1], len(order)) for p in parts}
-        self._parts = sorted(parts, key=lambda p: (rank[p[0]], p[0]))
+        self.rows = sum(p.rows for p in parts)
+        self._parts = sorted(parts, key=lambda p: (order.get(p.source, len(order)), p.number))
         self._dtypes: dict | None = None
 
     def dtypes(self) -> dict:
