@@ -103,8 +103,8 @@ class SpilledTable:
             base = self.data if self.data is not None else self.spill.root / self.name
             seen: dict = {}
             lacking: set = set()
-            for number, _src, _rows, buckets, _whole in self._parts:
-                path = base / f"bucket-{buckets[0]:03d}" / f"part-{number:05d}.parquet"
+            for part in self._parts:
+                path = base / f"bucket-{part.buckets[0]:03d}" / f"part-{part.number:05d}.parquet"
                 have = pq.read_schema(path).empty_table().to_pandas().dtypes
                 lacking |= set(seen) - set(have.index)
                 for col, dt in have.items():
@@ -140,13 +140,13 @@ class SpilledTable:
     def frames(self) -> Iterator[pd.DataFrame]:
         pending: pd.DataFrame | None = None
         source = None
-        for number, src, _rows, _buckets, whole in self._parts:
-            df = self._complete(self.spill.piece(self.name, number, self.data))
-            if src != source and pending is not None:
+        for part in self._parts:
+            df = self._complete(self.spill.piece(self.name, part.number, self.data))
+            if part.source != source and pending is not None:
                 yield _in_line_order(pending)
                 pending = None
-            source = src
-            if whole or "line" not in df.columns:  # a whole file's table: as it was parsed
+            source = part.source
+            if part.whole or "line" not in df.columns:  # a whole file's table: as it was parsed
                 yield df
                 continue
             if pending is None:
