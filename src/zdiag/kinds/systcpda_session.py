@@ -79,29 +79,37 @@ _PAIR_KEYS = {"packets": ("packets_local", "packets_remote", _int),
               "client or server": ("role_local", "role_remote", None),
               "application": ("application", "application_remote", None)}  # fmt: skip
 _STAMP_KEYS = {"first timestamp": "first_ts", "last timestamp": "last_ts"}
-#: a summary field: its line, its place on the line (0 = the key that opens a new block
-#: when the current block has it already), key, and value in one of s / i / f
-_FIELD = {"idx": pl.Int64, "ord": pl.Int8, "key": pl.String, "s": pl.String, "i": pl.Int64,
-          "f": pl.Float64}  # fmt: skip
+#: line rules whose lines carry no field (layout only)
+_LAYOUT_RULES = ("detail_heading", "elision_line", "section_line")
 
 
-#: lines per slice when the packet row pattern runs on several cores
+#: lines per slice when a pattern runs on several cores
 _SLICE = 20_000
 _POOL: ThreadPoolExecutor | None = None
 
 
-def _extract(s: pl.Series, pattern: str) -> pl.DataFrame:
-    """``grammar.extract`` over a long column in slices on the machine's cores (polars runs
-    one regex over one column on a single core; it releases the GIL, so threads scale)."""
+def _sliced(s: pl.Series, fn) -> list:
+    """``fn`` over ``s`` in slices on the machine's cores (polars runs one regex over one
+    column on a single core; it releases the GIL, so threads scale); one slice when short."""
     global _POOL
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or len(s) < 2 * _SLICE:
-        return extract(s, pattern)
+        return [fn(s)]
     if _POOL is None:
         _POOL = ThreadPoolExecutor(workers, thread_name_prefix="zdiag-extract")
     step = -(-len(s) // workers)
-    parts = [s.slice(o, step) for o in range(0, len(s), step)]
-    return pl.concat(list(_POOL.map(lambda part: extract(part, pattern), parts)))
+    return list(_POOL.map(fn, [s.slice(o, step) for o in range(0, len(s), step)]))
+
+
+def _extract(s: pl.Series, pattern: str) -> pl.DataFrame:
+    """``grammar.extract`` over a long column, on all cores."""
+    return pl.concat(_sliced(s, lambda part: extract(part, pattern)))
+
+
+def _matches(s: pl.Series, pattern: str) -> np.ndarray:
+    """Which lines a row pattern matches (no groups captured: the regex engine's DFA)."""
+    parts = _sliced(s, lambda part: part.str.contains(pattern).fill_null(False).to_numpy())
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def _accept(acct: Accounting, idx: np.ndarray, mapped: pl.Series, raw: pl.Series,
@@ -115,30 +123,41 @@ def _accept(acct: Accounting, idx: np.ndarray, mapped: pl.Series, raw: pl.Series
     return ~bad
 
 
-def _field_frame(**cols) -> pl.DataFrame:
-    n = len(next(iter(cols.values())))
-    return pl.DataFrame(
-        [
-            (
-                cols[c]
-                if isinstance(cols.get(c), pl.Series)
-                else pl.Series(c, cols.get(c, [None] * n))
-            )
-            .alias(c)
-            .cast(t)
-            for c, t in _FIELD.items()
-        ]
-    )
+def _numbers(v: pl.Series, dtype, conv) -> pl.Series:
+    """Text to numbers as Python's ``int``/``float`` read them: the fast cast, and ``conv``
+    on every value where the fast cast disagrees (e.g. ``+5``, ``1_000``)."""
+    fast = v.cast(dtype, strict=False)
+    if (fast.is_null() & v.is_not_null()).any():
+        fast = pl.Series([conv(x) for x in v.to_list()], dtype=dtype)
+    return fast
 
 
-def _rule_fields(rule: str, idx: np.ndarray, got: pl.DataFrame, acct: Accounting):
-    """The fields of one line rule's matches (a polars frame, or None); marks their lines
-    (parsed, layout, or not recognised with a reason)."""
+class _Fields:
+    """The summary fields of a piece as they are read: per field, its lines, its place on
+    the line (0 = the key that opens a new block when the current block has it already)
+    and its values (typed: String, Int64 or Float64)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, int, np.ndarray, pl.Series]] = []
+
+    def add(self, key: str, place: int, idx: np.ndarray, values: pl.Series) -> None:
+        if len(idx):
+            self.items.append((key, place, idx, values))
+
+    def by_key(self, keys: pl.Series, place: int, idx: np.ndarray, values: pl.Series,
+               suffix: str = "") -> None:  # fmt: skip
+        """Fields whose key differs from line to line (``keys``, one per line)."""
+        codes = keys.to_numpy()
+        for key in keys.unique(maintain_order=True).to_list():
+            sel = codes == key
+            self.add(key + suffix, place, idx[sel], values.filter(pl.Series(sel)))
+
+
+def _rule_fields(rule: str, idx: np.ndarray, got: pl.DataFrame, acct: Accounting,
+                 fields: _Fields) -> None:  # fmt: skip
+    """The fields of one line rule's matches; marks their lines (parsed, layout, or not
+    recognised with a reason)."""
     col = got.get_column
-    n = len(idx)
-    if rule == "section_line":
-        acct.layout(idx)
-        return None
     if rule == "address_line":
         acct.parsed(idx)
         addr = col("address")
@@ -147,29 +166,26 @@ def _rule_fields(rule: str, idx: np.ndarray, got: pl.DataFrame, acct: Accounting
             vals = [a if c else canonical_ip(a)
                     for a, c in zip(addr.to_list(), canon.to_list(), strict=True)]  # fmt: skip
             addr = pl.Series("s", vals, dtype=pl.String)
-        key = pl.select(
-            pl.when(col("side") == "Local").then(pl.lit("local_ip")).otherwise(pl.lit("remote_ip"))
-        ).to_series()
-        return _field_frame(idx=idx, ord=np.zeros(n, np.int8), key=key, s=addr)
+        side = (col("side") == "Local").to_numpy()
+        fields.add("local_ip", 0, idx[side], addr.filter(pl.Series(side)))
+        fields.add("remote_ip", 0, idx[~side], addr.filter(pl.Series(~side)))
+        return
     if rule == "count_line":
         cls = col("flag_char").replace_strict(FLAG_LETTERS, default=None, return_dtype=pl.String)
         ok = _accept(acct, idx, cls, col("flag_char"), "unknown flag class ({})")
         keep = pl.Series(ok)
         cls = cls.filter(keep)
-        m = int(ok.sum())
-        return pl.concat([
-            _field_frame(idx=idx[ok], ord=np.zeros(m, np.int8), key=cls + "_local",
-                         i=col("count_local").filter(keep).cast(pl.Int64, strict=False)),
-            _field_frame(idx=idx[ok], ord=np.ones(m, np.int8), key=cls + "_remote",
-                         i=col("count_remote").filter(keep).cast(pl.Int64, strict=False)),
-        ])  # fmt: skip
+        for place, side in ((0, "local"), (1, "remote")):
+            counts = col(f"count_{side}").filter(keep).cast(pl.Int64, strict=False)
+            fields.by_key(cls, place, idx[ok], counts, "_" + side)
+        return
     if rule == "stamp_line":
         key = col("label").str.to_lowercase().replace_strict(_STAMP_KEYS, default=None)
         ok = _accept(acct, idx, key, col("label"), "session field not known to zdiag: {!r}")
         keep = pl.Series(ok)
         stamp = (col("date") + " " + col("clock")).filter(keep)
-        return _field_frame(idx=idx[ok], ord=np.zeros(int(ok.sum()), np.int8),
-                            key=key.filter(keep), s=stamp)  # fmt: skip
+        fields.by_key(key.filter(keep), 0, idx[ok], stamp)
+        return
     # pair_line: ``Label: local, remote``
     raw = col("label")
     label = raw.str.strip_chars().str.to_lowercase()
@@ -182,77 +198,59 @@ def _rule_fields(rule: str, idx: np.ndarray, got: pl.DataFrame, acct: Accounting
     for i, text in zip(idx[bad].tolist(), raw.filter(pl.Series(bad)).to_list(), strict=True):
         acct.unrecognised(i, f"session field not known to zdiag: {text!r}")
     acct.parsed(idx[known | speed])
-    frames = []
     for name, (k1, k2, conv) in _PAIR_KEYS.items():
         sel = kind == name
         if not sel.any():
             continue
         keep = pl.Series(sel)
-        loc, rem = col("value_local").filter(keep), col("value_remote").filter(keep)
-        m = int(sel.sum())
-        vals = {}
-        for side, v in (("l", loc), ("r", rem)):
-            if conv is None:
-                vals[side] = {"s": v}
-            else:  # Python's int() where the fast cast disagrees (e.g. "+5", "1_000")
-                fast = v.cast(pl.Int64, strict=False)
-                if (fast.is_null() & v.is_not_null()).any():
-                    fast = pl.Series([conv(x) for x in v.to_list()], dtype=pl.Int64)
-                vals[side] = {"i": fast}
-        frames.append(_field_frame(idx=idx[sel], ord=np.zeros(m, np.int8), key=[k1] * m,
-                                   **vals["l"]))  # fmt: skip
-        frames.append(_field_frame(idx=idx[sel], ord=np.ones(m, np.int8), key=[k2] * m,
-                                   **vals["r"]))  # fmt: skip
+        for place, key, side in ((0, k1, "value_local"), (1, k2, "value_remote")):
+            v = col(side).filter(keep)
+            fields.add(key, place, idx[sel], v if conv is None else _numbers(v, pl.Int64, conv))
     if speed.any():
         keep = pl.Series(speed)
-        m = int(speed.sum())
-        ii = idx[speed]
-        loc = [_float(x) for x in col("value_local").filter(keep).to_list()]
-        rem = [_float(x) for x in col("value_remote").filter(keep).to_list()]
-        unit = col("unit").filter(keep)
-        frames += [
-            _field_frame(idx=ii, ord=np.zeros(m, np.int8), key=["link_speed_local"] * m, f=loc),
-            _field_frame(idx=ii, ord=np.ones(m, np.int8), key=["link_speed_remote"] * m, f=rem),
-            _field_frame(idx=ii, ord=np.full(m, 2, np.int8), key=["link_speed_unit"] * m, s=unit),
-        ]
-    return pl.concat(frames) if frames else None
+        for place, side in ((0, "local"), (1, "remote")):
+            v = _numbers(col(f"value_{side}").filter(keep), pl.Float64, _float)
+            fields.add(f"link_speed_{side}", place, idx[speed], v)
+        fields.add("link_speed_unit", 2, idx[speed], col("unit").filter(keep))
 
 
-def _summary_fields(s: pl.Series, todo: np.ndarray, acct: Accounting) -> pl.DataFrame:
-    """Match the non-packet line rules (in priority order) over the remaining lines."""
-    frames = []
+def _summary_fields(s: pl.Series, todo: np.ndarray, acct: Accounting) -> _Fields:
+    """Match the non-packet line rules (in priority order) over the remaining lines: each
+    rule's match test first (a DFA, no groups), its groups only on the lines it matched."""
+    fields = _Fields()
     remaining = todo
     for rule in LINE_RULES:
         if not len(remaining):
             break
-        got = _extract(s.gather(remaining), row_regex(GRAMMAR, rule))
-        hit = got[MATCH_GROUP].is_not_null().to_numpy()
+        sub = s.gather(remaining)
+        pattern = row_regex(GRAMMAR, rule)
+        hit = _matches(sub, pattern)
         if not hit.any():
             continue
         idx = remaining[hit]
-        if rule in ("detail_heading", "elision_line"):
+        if rule in _LAYOUT_RULES:
             acct.layout(idx)
         else:
-            fr = _rule_fields(rule, idx, got.filter(pl.Series(hit)), acct)
-            if fr is not None and fr.height:
-                frames.append(fr)
+            _rule_fields(rule, idx, _extract(sub.filter(pl.Series(hit)), pattern), acct, fields)
         remaining = remaining[~hit]
-    if not frames:
-        return _field_frame(idx=[])
-    return pl.concat(frames).sort("idx", "ord")
+    return fields
 
 
-def _sessions(fields: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
+def _sessions(fields: _Fields) -> tuple[pl.DataFrame, np.ndarray]:
     """Fold the summary fields, in file order, into one row per connection block.
 
     A block starts at the first field, and at every field whose key the current block has
     already (the next connection's summary). Returns the blocks (one column per key, in
     the order first seen) and each block's first line index.
     """
-    prim = fields.filter(pl.col("ord") == 0)
-    if not prim.height:
+    prim = [(key, idx) for key, place, idx, _ in fields.items if place == 0]
+    if not prim:
         return pl.DataFrame(), np.zeros(0, dtype=np.int64)
-    codes = prim["key"].cast(pl.Categorical).to_physical().to_list()
+    keys = list(dict.fromkeys(key for key, _ in prim))
+    pidx = np.concatenate([idx for _, idx in prim])
+    pcode = np.concatenate([np.full(len(idx), keys.index(key)) for key, idx in prim])
+    order = np.argsort(pidx, kind="stable")
+    pidx, codes = pidx[order], pcode[order].tolist()
     starts: list[int] = []
     seen = 0
     for e, c in enumerate(codes):
@@ -265,34 +263,20 @@ def _sessions(fields: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
     is_start = np.zeros(len(codes), dtype=np.int64)
     is_start[starts] = 1
     blk = np.cumsum(is_start) - 1
-    pidx = prim["idx"].to_numpy()
-    block_lines = pidx[starts]
-    # every field of a line belongs to the block of that line's opening field
-    fb = fields.with_columns(
-        blk=pl.Series(blk[np.searchsorted(pidx, fields["idx"].to_numpy())], dtype=pl.Int64)
-    )
-    order = fb["key"].unique(maintain_order=True).to_list()
-    out = pl.DataFrame({"blk": np.arange(len(starts), dtype=np.int64)})
-    for vcol in ("s", "i", "f"):
-        sub = fb.filter(pl.col("key").is_in(_keys_of(vcol)))
-        if not sub.height:
-            continue
-        wide = sub.pivot(on="key", index="blk", values=vcol)
-        out = out.join(wide, on="blk", how="left")
-    cols = [c for c in order if c in out.columns]
-    return out.select(cols), block_lines
-
-
-def _keys_of(vcol: str) -> list[str]:
-    ints = ["packets_local", "packets_remote", "local_port", "remote_port"]
-    ints += [f"{c}_{side}" for c in FLAG_LETTERS.values() for side in ("local", "remote")]
-    floats = ["link_speed_local", "link_speed_remote"]
-    if vcol == "i":
-        return ints
-    if vcol == "f":
-        return floats
-    return ["local_ip", "remote_ip", "role_local", "role_remote", "application",
-            "application_remote", "link_speed_unit", "first_ts", "last_ts"]  # fmt: skip
+    nb = len(starts)
+    # every field of a line belongs to the block of that line's opening field; each key
+    # has one value a block (a repeated opening key starts the next block)
+    cols: dict[str, pl.Series] = {}
+    first: dict[str, tuple[int, int]] = {}
+    for key, place, idx, values in fields.items:
+        at = pl.Series(blk[np.searchsorted(pidx, idx)], dtype=pl.UInt32)
+        base = cols.get(key)
+        if base is None:
+            base = pl.Series(key, [None] * nb, dtype=values.dtype)
+        cols[key] = base.scatter(at, values)
+        first[key] = min(first.get(key, (idx[0], place)), (int(idx.min()), place))
+    names = sorted(cols, key=first.__getitem__)
+    return pl.DataFrame([cols[k] for k in names]), pidx[starts]
 
 
 def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
@@ -313,11 +297,7 @@ def prepare_chunk(lines, acct: Accounting) -> dict:
     fields = _summary_fields(s, np.flatnonzero(acct.status == UNMARKED), acct)
     # a heading never matches the packet pattern: look for headings among the other lines
     others = np.flatnonzero(~matched)
-    heading_idx = others[
-        extract(s.gather(others), row_regex(GRAMMAR, "detail_heading"))[MATCH_GROUP]
-        .is_not_null()
-        .to_numpy()
-    ]
+    heading_idx = others[_matches(s.gather(others), row_regex(GRAMMAR, "detail_heading"))]
     sess_pl, block_starts = _sessions(fields)
     return {
         "rows": pk.filter(pl.Series(is_pkt)).drop(MATCH_GROUP),
