@@ -88,7 +88,7 @@ class Spill:
         when the rows are spread by hash, their buckets in row order go to
         ``<table>/order/part-NNNNN.npy`` so that :meth:`piece` can put them back in order).
         ``whole``: the piece is a whole file's table (a file not read in pieces)."""
-        from zdiag.stream import write_part
+        from zdiag.stream import arrow_part, write_slices
 
         if df is None or not len(df):
             return
@@ -96,18 +96,28 @@ class Spill:
         frame = df if isinstance(df, pl.DataFrame) else pl.from_pandas(df)
         keys = [k for k in BUCKET_KEYS[name] if k in frame.columns]
         self._parts += 1
+        # the piece is conformed to the table's schema once, then cut into one file per
+        # bucket (a file's fixed cost is paid per bucket, the conversion per piece)
+        table, options = arrow_part(name, df)
         if keys and self.nbuckets > 1:
             h = frame.select(pl.struct(keys).hash(seed=0) % self.nbuckets).to_series()
-            frame = frame.with_columns(h.alias("__bucket"))
-            parts = frame.partition_by("__bucket", as_dict=True, include_key=False)
-            parts = {int(k[0]): v for k, v in parts.items()}
+            h = h.to_numpy().astype(np.uint16)
             order = self.root / name / "order"
             order.mkdir(parents=True, exist_ok=True)
-            np.save(order / f"part-{self._parts:05d}.npy", h.to_numpy().astype(np.uint16))
+            np.save(order / f"part-{self._parts:05d}.npy", h)
+            table = table.take(np.argsort(h, kind="stable"))
+            counts = np.bincount(h, minlength=self.nbuckets)
+            used = np.flatnonzero(counts).tolist()
+            sizes = counts[used].tolist()
         else:  # nothing to keep together: the whole piece to the next bucket in turn
-            parts = {self._parts % self.nbuckets: frame}
-        for b, part in parts.items():
-            write_part(self.folder(name, b), name, part, part=self._parts)
+            used, sizes = [self._parts % self.nbuckets], [len(frame)]
+        paths = []
+        for b in used:
+            folder = self.folder(name, b)
+            folder.mkdir(parents=True, exist_ok=True)
+            paths.append(folder / f"part-{self._parts:05d}.parquet")
+        write_slices(table, options, zip(paths, sizes, strict=True))
+        parts = dict.fromkeys(used)
         self.rows[name] = self.rows.get(name, 0) + len(frame)
         source = str(frame["source"][0]) if "source" in frame.columns else ""
         self.parts.setdefault(name, []).append(

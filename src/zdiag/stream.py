@@ -418,9 +418,6 @@ def write_part(folder, name: str, df, part: int | None = None) -> int:
     table's schema so that ``pandas.read_parquet(folder)`` gives the table. Returns rows."""
     from pathlib import Path
 
-    from zdiag.kinds.systcpda_session import to_pandas
-    from zdiag.tables import conform, conforms
-
     if df is None or not len(df):
         return 0
     folder = Path(folder)
@@ -430,14 +427,33 @@ def write_part(folder, name: str, df, part: int | None = None) -> int:
     path = folder / f"part-{part:05d}.parquet"
     if isinstance(df, pl.DataFrame):
         full = _schema_frame(name, df)
-        if full is None:  # columns beyond the schema: the pandas path keeps them
-            df = to_pandas(df)
-        else:  # polars' own writer (all cores), with the Arrow schema and pandas metadata
-            # the pandas path writes, so pandas.read_parquet gives the same table
+        if full is not None:  # polars' own writer (all cores), with the Arrow schema and
+            # pandas metadata the pandas path writes, so pandas.read_parquet gives the same table
             schema = _arrow_schema(name)
             full.write_parquet(path, compression="snappy", arrow_schema=schema,
                                metadata=_pandas_metadata(schema))  # fmt: skip
             return len(df)
+    table, options = arrow_part(name, df)
+    _write_arrow(table, path, options)
+    return len(df)
+
+
+def arrow_part(name: str, df) -> tuple:
+    """The Arrow table (pandas metadata included) and the parquet writer options with which
+    :func:`write_part` writes ``df`` (pandas or polars), for a caller that writes it in
+    slices (:meth:`zdiag.spill.Spill.write`: one file per bucket, conformed once)."""
+    import pyarrow as pa
+
+    from zdiag.kinds.systcpda_session import to_pandas
+    from zdiag.tables import conform, conforms
+
+    if isinstance(df, pl.DataFrame):
+        full = _schema_frame(name, df)
+        if full is not None:
+            schema = _arrow_schema(name)
+            table = full.to_arrow(compat_level=pl.CompatLevel.oldest())
+            return pa.Table.from_arrays(table.columns, schema=schema), {"compression": "snappy"}
+        df = to_pandas(df)  # columns beyond the schema: the pandas path keeps them
     if not conforms(name, df):
         df = conform(name, df)
     # dictionary-encode only text columns with few distinct values (case, direction, flags);
@@ -446,8 +462,22 @@ def write_part(folder, name: str, df, part: int | None = None) -> int:
     text = [c for c in df.columns if isinstance(df[c].dtype, pd.StringDtype)
             and df[c].iloc[:2000].nunique() <= 50]  # fmt: skip
     stats = [c for c in df.columns if not isinstance(df[c].dtype, pd.StringDtype)]
-    df.to_parquet(path, index=False, use_dictionary=text, write_statistics=stats)
-    return len(df)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    return table, {"use_dictionary": text, "write_statistics": stats}
+
+
+def _write_arrow(table, path, options: dict) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, **options)
+
+
+def write_slices(table, options: dict, paths_rows) -> None:
+    """Write consecutive row slices of an :func:`arrow_part` table: ``(path, rows)`` each."""
+    at = 0
+    for path, rows in paths_rows:
+        _write_arrow(table.slice(at, rows), path, options)
+        at += rows
 
 
 def parse_to_parquet(paths, outdir, kind: str | None = None, case: str = "") -> dict[str, int]:
