@@ -36,6 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from zdiag.resources import data_dir, grammar_path, grammar_text
@@ -590,6 +591,13 @@ def row_columns(grammar: str, rule: str) -> list[str]:
 def column_name(group: str) -> str:
     """The column a pattern group fills (a ``TRAIL`` group's name without its suffix)."""
     return group[: -len(TRAIL)] if group.endswith(TRAIL) else group
+
+
+def matches(lines: pl.Series | list[str], pattern: str) -> np.ndarray:
+    """Which lines a row pattern matches (a bool array): the same lines as ``extract``'s
+    non-null ``__m``, found without capturing groups (the regex engine's DFA alone)."""
+    s = lines if isinstance(lines, pl.Series) else pl.Series("line", lines, dtype=pl.String)
+    return s.str.contains(pattern).fill_null(False).to_numpy()
 
 
 def extract(lines: pl.Series | list[str], pattern: str) -> pl.DataFrame:

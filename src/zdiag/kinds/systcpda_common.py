@@ -10,7 +10,7 @@ import pandas as pd
 import polars as pl
 
 from zdiag.decode import lines_series
-from zdiag.grammar import MATCH_GROUP, extract, row_regex
+from zdiag.grammar import MATCH_GROUP, extract, matches, row_regex
 from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.base import UNMARKED, Accounting
 
@@ -30,13 +30,12 @@ def mark_layout(lines: list[str], s: pl.Series, acct: Accounting) -> dict[int, s
     if not len(todo):
         return {}
     sub = s.gather(todo)
-    lay = extract(sub, row_regex(GRAMMAR, "layout_line"))[MATCH_GROUP].is_not_null().to_numpy()
-    acct.layout(todo[lay])
-    dates = extract(sub, row_regex(GRAMMAR, "date_line"))
-    dmask = dates[MATCH_GROUP].is_not_null().to_numpy()
+    acct.layout(todo[matches(sub, row_regex(GRAMMAR, "layout_line"))])
+    dmask = matches(sub, row_regex(GRAMMAR, "date_line"))
     acct.layout(todo[dmask])
-    out = {int(i): d for i, d in zip(todo[dmask], dates["date"].to_numpy()[dmask], strict=True)}
-    opts = extract(sub, row_regex(GRAMMAR, "options_start"))[MATCH_GROUP].is_not_null().to_numpy()
+    dates = extract(sub.filter(pl.Series(dmask)), row_regex(GRAMMAR, "date_line"))["date"]
+    out = {int(i): d for i, d in zip(todo[dmask], dates.to_list(), strict=True)}
+    opts = matches(sub, row_regex(GRAMMAR, "options_start"))
     for i in todo[opts]:
         _mark_option_echo(lines, int(i), acct)
     return out

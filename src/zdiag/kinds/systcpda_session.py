@@ -29,7 +29,7 @@ import pandas as pd
 import polars as pl
 
 from zdiag.decode import lines_series
-from zdiag.grammar import MATCH_GROUP, extract, row_regex
+from zdiag.grammar import MATCH_GROUP, extract, matches, row_regex
 from zdiag.kinds import systcpda_common as common
 from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -108,7 +108,7 @@ def _extract(s: pl.Series, pattern: str) -> pl.DataFrame:
 
 def _matches(s: pl.Series, pattern: str) -> np.ndarray:
     """Which lines a row pattern matches (no groups captured: the regex engine's DFA)."""
-    parts = _sliced(s, lambda part: part.str.contains(pattern).fill_null(False).to_numpy())
+    parts = _sliced(s, lambda part: matches(part, pattern))
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
