@@ -106,6 +106,22 @@ def _extract(s: pl.Series, pattern: str) -> pl.DataFrame:
     return pl.concat(_sliced(s, lambda part: extract(part, pattern)))
 
 
+def _extract_distinct(s: pl.Series, pattern: str) -> pl.DataFrame:
+    """:func:`_extract`, run once per distinct text when lines repeat (a summary block's
+    lines often do: zero counts, the same roles, ports and link speeds), the values joined
+    back to every line."""
+    distinct = s.unique()
+    if len(distinct) > 0.7 * len(s):
+        return _extract(s, pattern)
+    line = "\x00line"  # not a group name: a row pattern's groups are words
+    got = _extract(distinct, pattern).with_columns(distinct.alias(line))
+    return (
+        s.alias(line).to_frame()
+        .join(got, on=line, how="left", maintain_order="left", nulls_equal=True)
+        .drop(line)
+    )  # fmt: skip
+
+
 def _matches(s: pl.Series, pattern: str) -> np.ndarray:
     """Which lines a row pattern matches (no groups captured: the regex engine's DFA)."""
     parts = _sliced(s, lambda part: matches(part, pattern))
@@ -231,7 +247,8 @@ def _summary_fields(s: pl.Series, todo: np.ndarray, acct: Accounting) -> _Fields
         if rule in _LAYOUT_RULES:
             acct.layout(idx)
         else:
-            _rule_fields(rule, idx, _extract(sub.filter(pl.Series(hit)), pattern), acct, fields)
+            got = _extract_distinct(sub.filter(pl.Series(hit)), pattern)
+            _rule_fields(rule, idx, got, acct, fields)
         remaining = remaining[~hit]
     return fields
 
