@@ -600,6 +600,24 @@ def matches(lines: pl.Series | list[str], pattern: str) -> np.ndarray:
     return s.str.contains(pattern).fill_null(False).to_numpy()
 
 
+def by_distinct(s: pl.Series, fn, most: float = 0.7) -> pl.DataFrame:
+    """``fn(s)`` (a frame with a row per value of ``s``, such as :func:`extract`'s), worked
+    out once per distinct value and joined back to every row, when at most ``most`` of the
+    values are distinct (report lines repeat: snapshots of the same connections, zero
+    counters); else ``fn(s)`` itself. ``fn`` must give each value the same row wherever it
+    stands."""
+    distinct = s.unique()
+    if len(distinct) > most * len(s):
+        return fn(s)
+    key = "\x00value"  # not a column name fn gives: those are words
+    got = fn(distinct).with_columns(distinct.alias(key))
+    return (
+        s.alias(key).to_frame()
+        .join(got, on=key, how="left", maintain_order="left", nulls_equal=True)
+        .drop(key)
+    )  # fmt: skip
+
+
 def extract(lines: pl.Series | list[str], pattern: str) -> pl.DataFrame:
     """Run a row pattern over many lines at once; one string column per group.
 

@@ -10,7 +10,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-from zdiag.grammar import MATCH_GROUP, extract, row_regex
+from zdiag.grammar import MATCH_GROUP, by_distinct, extract, row_regex
 from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.addresses import canonical_ips as canonical_ips_column
 from zdiag.kinds.base import null_array
@@ -184,7 +184,12 @@ def to_pandas(df: pl.DataFrame) -> pd.DataFrame:
 
 
 def split_sockets_pl(tokens: pl.Series, grammar: str, rules: tuple[str, ...]) -> pl.DataFrame:
-    """Polars twin of split_sockets: columns ip, port (Int64), port_name."""
+    """Polars twin of split_sockets: columns ip, port (Int64), port_name (once per distinct
+    socket text: snapshots repeat them)."""
+    return by_distinct(tokens.cast(pl.String), lambda t: _split_sockets_pl(t, grammar, rules))
+
+
+def _split_sockets_pl(tokens: pl.Series, grammar: str, rules: tuple[str, ...]) -> pl.DataFrame:
     ip = pl.Series("ip", [None] * len(tokens), dtype=pl.String)
     port = pl.Series("port", [None] * len(tokens), dtype=pl.String)
     done = pl.Series("d", [False] * len(tokens))

@@ -105,19 +105,48 @@ def _bodies(s: pl.Series) -> tuple[pl.Series, np.ndarray]:
 
 
 def _match_rules(body: pl.Series, msgid: np.ndarray, acct: Accounting) -> dict[str, pl.DataFrame]:
-    """Every line rule over the lines still unmarked; {rule: frame with `idx` + groups}."""
+    """Every line rule over the lines still unmarked; {rule: frame with `idx` + groups}.
+
+    Which rule reads a line, and what it reads, depends only on the line's text (and on
+    whether it carries a message ID): when texts repeat (snapshots of the same connections,
+    zero counters, the same buffer sizes), each distinct text is matched once and the result
+    handed to every line with that text."""
     out: dict[str, pl.DataFrame] = {}
-    remaining = np.flatnonzero(acct.status == UNMARKED)
+    lines = np.flatnonzero(acct.status == UNMARKED)
     has_id = pd.notna(msgid)
+    keys = pl.DataFrame({"text": body.gather(lines), "id": has_id[lines]})
+    distinct = keys.unique(maintain_order=True)
+    if distinct.height > 0.7 * keys.height:  # mostly distinct: not worth the join
+        distinct, inverse = keys, np.arange(keys.height)
+    else:
+        inverse = (
+            keys.join(
+                distinct.with_row_index("code"),
+                on=["text", "id"],
+                how="left",
+                maintain_order="left",
+                nulls_equal=True,
+            )  # fmt: skip
+            .get_column("code")
+            .to_numpy()
+        )
+    texts, text_id = distinct.get_column("text"), distinct.get_column("id").to_numpy()
+    remaining = np.arange(distinct.height)
     for rule in LINE_RULES:
-        todo = remaining if rule not in NO_ID_RULES else remaining[~has_id[remaining]]
+        todo = remaining if rule not in NO_ID_RULES else remaining[~text_id[remaining]]
         if not len(todo):
             continue
-        idx, df = nc.match_rows(body, todo, GRAMMAR, rule)
+        idx, df = nc.match_rows(texts, todo, GRAMMAR, rule)
         if not len(idx):
             continue
-        out[rule] = df
         remaining = np.setdiff1d(remaining, idx, assume_unique=True)
+        # back to the lines: each line with a matched text, in line order
+        pos = np.full(distinct.height, -1, dtype=np.int64)
+        pos[idx] = np.arange(len(idx))
+        at = pos[inverse]
+        sel = at >= 0
+        rows = df.drop("idx")[at[sel]]
+        out[rule] = rows.insert_column(0, pl.Series("idx", lines[sel], dtype=pl.Int64))
     return out
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 import polars as pl
 
 from zdiag.decode import lines_series
-from zdiag.grammar import MATCH_GROUP, extract, matches, row_regex
+from zdiag.grammar import MATCH_GROUP, by_distinct, extract, matches, row_regex
 from zdiag.kinds import systcpda_common as common
 from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -104,22 +104,6 @@ def _sliced(s: pl.Series, fn) -> list:
 def _extract(s: pl.Series, pattern: str) -> pl.DataFrame:
     """``grammar.extract`` over a long column, on all cores."""
     return pl.concat(_sliced(s, lambda part: extract(part, pattern)))
-
-
-def _extract_distinct(s: pl.Series, pattern: str) -> pl.DataFrame:
-    """:func:`_extract`, run once per distinct text when lines repeat (a summary block's
-    lines often do: zero counts, the same roles, ports and link speeds), the values joined
-    back to every line."""
-    distinct = s.unique()
-    if len(distinct) > 0.7 * len(s):
-        return _extract(s, pattern)
-    line = "\x00line"  # not a group name: a row pattern's groups are words
-    got = _extract(distinct, pattern).with_columns(distinct.alias(line))
-    return (
-        s.alias(line).to_frame()
-        .join(got, on=line, how="left", maintain_order="left", nulls_equal=True)
-        .drop(line)
-    )  # fmt: skip
 
 
 def _matches(s: pl.Series, pattern: str) -> np.ndarray:
@@ -247,7 +231,8 @@ def _summary_fields(s: pl.Series, todo: np.ndarray, acct: Accounting) -> _Fields
         if rule in _LAYOUT_RULES:
             acct.layout(idx)
         else:
-            got = _extract_distinct(sub.filter(pl.Series(hit)), pattern)
+            # summary lines repeat (zero counts, roles, speeds): groups once per text
+            got = by_distinct(sub.filter(pl.Series(hit)), lambda u, p=pattern: _extract(u, p))
             _rule_fields(rule, idx, got, acct, fields)
         remaining = remaining[~hit]
     return fields
