@@ -10,7 +10,7 @@ import pandas as pd
 import polars as pl
 
 from zdiag.decode import lines_series
-from zdiag.grammar import MATCH_GROUP, extract, matches, row_regex
+from zdiag.grammar import MATCH_GROUP, by_distinct, extract, matches, row_regex
 from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.base import UNMARKED, Accounting
 
@@ -78,11 +78,13 @@ def match_rules(
         for rule in rules:
             if not len(remaining):
                 break
-            got = extract(sub, row_regex(grammar, rule))
-            hit = got[MATCH_GROUP].is_not_null().to_numpy()
+            pattern = row_regex(grammar, rule)
+            hit = matches(sub, pattern)  # the match test first (no groups) ...
             if not hit.any():
                 continue
-            found[rule].append((remaining[hit], got.filter(pl.Series(hit)).drop(MATCH_GROUP)))
+            # ... groups only on the lines matched, once per distinct text (lines repeat)
+            got = by_distinct(sub.filter(pl.Series(hit)), lambda u, p=pattern: extract(u, p))
+            found[rule].append((remaining[hit], got.drop(MATCH_GROUP)))
             remaining, sub = remaining[~hit], sub.filter(pl.Series(~hit))
     out: dict[str, tuple[np.ndarray, pl.DataFrame]] = {}
     for rule, parts in found.items():
