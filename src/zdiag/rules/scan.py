@@ -236,6 +236,7 @@ def _rows_named(spill, name: str, small: dict, refs: set) -> Iterator[pd.DataFra
     their analysis columns from their own connections only."""
     from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
 
+    refs = _Lines(refs)
     for part in spill.buckets(name):
         hit = _rows_at(part, refs)
         if not len(hit):
@@ -340,10 +341,33 @@ def _refs_of_rows(rows: pd.DataFrame) -> set[tuple[str, int]]:
     return set(zip(rows["source"].astype(str), rows["line"].astype("int64"), strict=True))
 
 
-def _rows_at(rows: pd.DataFrame, refs: set[tuple[str, int]]) -> pd.DataFrame:
+class _Lines:
+    """(source, line) pairs as sorted line numbers per source, to find them in many parts
+    without building an index of every pair for each part."""
+
+    def __init__(self, refs: set[tuple[str, int]]):
+        per: dict[str, list[int]] = {}
+        for source, line in refs:
+            per.setdefault(source, []).append(line)
+        self.lines = {s: np.unique(np.asarray(v, dtype=np.int64)) for s, v in per.items()}
+
+
+def _rows_at(rows: pd.DataFrame, refs: set[tuple[str, int]] | _Lines) -> pd.DataFrame:
     """The rows at ``refs``, copied (taken), so that they hold no part's buffers."""
-    keys = pd.MultiIndex.from_arrays([rows["source"].astype(str), rows["line"].astype("int64")])
-    return rows.take(np.flatnonzero(keys.isin(list(refs))))
+    index = refs if isinstance(refs, _Lines) else _Lines(refs)
+    if not len(rows) or not index.lines:
+        return rows.iloc[:0].copy()
+    codes, names = pd.factorize(rows["source"].astype(str), use_na_sentinel=False)
+    line = rows["line"].to_numpy(dtype="int64", na_value=-1)
+    hit = np.zeros(len(rows), dtype=bool)
+    for k, source in enumerate(names):
+        want = index.lines.get(str(source))
+        if want is None:
+            continue
+        at = np.flatnonzero(codes == k)
+        pos = np.searchsorted(want, line[at]).clip(0, len(want) - 1)
+        hit[at[want[pos] == line[at]]] = True
+    return rows.take(np.flatnonzero(hit))
 
 
 def _evidence_rows(findings: pd.DataFrame, table: str, rows: pd.DataFrame) -> list[pd.DataFrame]:
