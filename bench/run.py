@@ -360,18 +360,22 @@ def run(
                 r = measure(m, kind, path, outdir, timeout=3600)
                 entry["methods"][m] = r
                 _print_row(kind, size, r)
-            z = entry["methods"].get("zdiag", {})
-            if "seconds" in z:
-                for m, r in entry["methods"].items():
-                    if m not in ("zdiag", "scan") and "seconds" in r:
-                        entry.setdefault("zdiag_time_over", {})[m] = round(
-                            z["seconds"] / r["seconds"], 2
-                        )
+            _time_over(entry)
             per_kind["sizes"][f"{size:g}"] = entry
         per_kind["targets"] = _targets(gen, per_kind["sizes"])
         results["kinds"][kind] = per_kind
     results["rules"] = _rules_over_result(results, data, only)
     return results
+
+
+def _time_over(entry: dict) -> None:
+    """zdiag's time over each baseline's, for one size of one kind."""
+    z = entry["methods"].get("zdiag", {})
+    entry.pop("zdiag_time_over", None)
+    if "seconds" in z:
+        for m, r in entry["methods"].items():
+            if m not in ("zdiag", "scan") and "seconds" in r:
+                entry.setdefault("zdiag_time_over", {})[m] = round(z["seconds"] / r["seconds"], 2)
 
 
 def _byte_compiled() -> None:
@@ -447,7 +451,14 @@ def _merge(old: dict, new: dict) -> dict:
     gens = all_generators()
     for kind, k in new["kinds"].items():
         into = old["kinds"].setdefault(kind, {"sizes": {}})
-        into["sizes"].update(k["sizes"])
+        for size, entry in k["sizes"].items():  # a size measured again keeps its other methods
+            have = into["sizes"].get(size)
+            if have is None:
+                into["sizes"][size] = entry
+            else:
+                have["methods"].update(entry["methods"])
+                have["input"] = entry["input"]
+                _time_over(have)
         into["sizes"] = dict(sorted(into["sizes"].items(), key=lambda kv: float(kv[0])))
         into["targets"] = _targets(gens[kind], into["sizes"])
     old["sizes_mb"] = sorted(set(old.get("sizes_mb", [])) | set(new["sizes_mb"]))
@@ -496,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--merge",
         action="store_true",
-        help="add these sizes to the existing results file instead of replacing it",
+        help="add these sizes (and methods) to the existing results file instead of replacing it",
     )
     ap.add_argument(
         "--note",
