@@ -555,13 +555,7 @@ def _timestamps(pkt_idx: np.ndarray, marks: dict[int, str], time: pl.Series,
     has = time.is_not_null().to_numpy()
     # hh:mm:ss.f… (the TIME terminal); like strptime, seconds up to 61 roll over
     t = time.fill_null("00:00:00.0")
-    hms = pl.select(
-        h=t.str.slice(0, 2).cast(pl.Int64, strict=False),
-        m=t.str.slice(3, 2).cast(pl.Int64, strict=False),
-        s=t.str.slice(6, 2).cast(pl.Int64, strict=False),
-        f=t.str.slice(9, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False),
-    )
-    h, m, sec, frac = (hms[c].fill_null(99).to_numpy() for c in ("h", "m", "s", "f"))
+    h, m, sec, frac = _clock(t) or _clock_text(t)
     tod_ok = (h < 24) & (m < 60) & (sec < 62) & (frac < 1_000_000)
     tod_us = np.where(tod_ok, ((h * 60 + m) * 60 + sec) * 1_000_000 + frac, 0).astype(np.int64)
     ok = date_ok & tod_ok
@@ -575,6 +569,49 @@ def _timestamps(pkt_idx: np.ndarray, marks: dict[int, str], time: pl.Series,
     valid = ok & has
     stamp = pl.Series("ts", np.where(valid, out, 0)).cast(pl.Datetime("us"))
     return pl.select(pl.when(pl.Series(valid)).then(stamp).alias("ts")).to_series()
+
+
+def _clock_text(t: pl.Series) -> tuple[np.ndarray, ...]:
+    """Hours, minutes, seconds and microseconds (the first six fraction digits, padded) of
+    ``hh:mm:ss.f…`` texts; 99 where a part is not a number."""
+    hms = pl.select(
+        h=t.str.slice(0, 2).cast(pl.Int64, strict=False),
+        m=t.str.slice(3, 2).cast(pl.Int64, strict=False),
+        s=t.str.slice(6, 2).cast(pl.Int64, strict=False),
+        f=t.str.slice(9, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False),
+    )
+    return tuple(hms[c].fill_null(99).to_numpy() for c in ("h", "m", "s", "f"))
+
+
+def _clock(t: pl.Series) -> tuple[np.ndarray, ...] | None:
+    """:func:`_clock_text` read straight from the column's bytes (the packet pattern's TIME
+    terminal leaves nothing else), or None when a text is not exactly ``dd:dd:dd.d…``
+    (then :func:`_clock_text` reads it)."""
+    arr = t.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
+    n = len(arr)
+    if n == 0 or arr.null_count:
+        return None
+    _, offsets, data = arr.buffers()
+    off = np.frombuffer(offsets, dtype=np.int64, count=n + 1, offset=arr.offset * 8)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    start, length = off[:-1], np.diff(off)
+    if (length < 10).any():
+        return None
+    ok = (raw[start + 2] == 58) & (raw[start + 5] == 58) & (raw[start + 8] == 46)  # : : .
+
+    def digit(k: int, present: np.ndarray | None = None) -> np.ndarray:
+        nonlocal ok
+        at = start + k if present is None else np.where(present, start + k, start)
+        d = raw[at].astype(np.int64) - 48
+        good = (d >= 0) & (d <= 9)
+        ok &= good if present is None else (good | ~present)
+        return d if present is None else np.where(present, d, 0)
+
+    h, m, s = (digit(k) * 10 + digit(k + 1) for k in (0, 3, 6))
+    frac = np.zeros(n, dtype=np.int64)
+    for k in range(9, 15):
+        frac = frac * 10 + digit(k, length > k)
+    return (h, m, s, frac) if ok.all() else None
 
 
 def detect(head: list[str]) -> float:
