@@ -180,3 +180,30 @@ def test_a_failing_preparation_is_the_file_error_and_every_line_is_counted(tmp_p
     # the failed piece's lines (all but its blank ones) are counted, not dropped
     assert failed.sum() == row["unrecognised"] > calls[1] * 0.8
     assert len(ts["packets"]) > 0  # the other pieces are still parsed
+
+
+def test_polars_and_pandas_parts_are_the_same_files(tmp_path):
+    # a piece's tables written from polars frames (columns beyond the schema included, such as
+    # the sessions' application_remote) carry the schema and pandas metadata the pandas path
+    # writes, and read back as the same table
+    import pyarrow.parquet as pq
+
+    from zdiag.kinds import systcpda_session as sess
+    from zdiag.kinds.base import Accounting
+    from zdiag.pipeline import _premark, _provenance
+
+    path = tmp_path / "session.txt"
+    all_generators()["systcpda.session"].write(path, 60_000, seed=5)
+    lines = path.read_text().split("\n")
+    acct = Accounting(len(lines))
+    _premark(lines, acct)
+    tables, _ = sess.parse_chunk(lines, acct, {"polars": True})
+    assert "application_remote" in tables["sessions"].columns
+    for name, frame in tables.items():
+        pl_part = stream._provenance_pl(frame, "c", "s.txt", 0)
+        pd_part = _provenance(sess.to_pandas(frame), "c", "s.txt")
+        stream.write_part(tmp_path / "pl" / name, name, pl_part, part=0)
+        stream.write_part(tmp_path / "pd" / name, name, pd_part, part=0)
+        a, b = (tmp_path / d / name / "part-00000.parquet" for d in ("pl", "pd"))
+        assert pq.read_schema(a).equals(pq.read_schema(b), check_metadata=True), name
+        pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b), obj=name)

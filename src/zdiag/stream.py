@@ -301,38 +301,59 @@ def _provenance_pl(df: pl.DataFrame, case: str, source: str, line0: int) -> pl.D
 
 
 _ARROW_SCHEMAS: dict = {}
+#: polars types a column beyond a table's schema may have and still be written by polars
+#: (to_pandas gives each one pandas dtype, the one the pandas path would write)
+_PLAIN = (pl.String, pl.Int64, pl.Float64, pl.Boolean, pl.Datetime("us"))
 
 
-def _arrow_schema(name: str):
-    """The Arrow schema (with pandas metadata) that ``conform(name, df).to_parquet`` writes."""
-    if name not in _ARROW_SCHEMAS:
+def _arrow_schema(name: str, df: pl.DataFrame | None = None):
+    """The Arrow schema (with pandas metadata) that ``conform(name, df).to_parquet`` writes:
+    the table's schema, and ``df``'s columns beyond it (None when one of those has a type
+    other than :data:`_PLAIN`)."""
+    extras = tuple((c, t) for c, t in (df.schema.items() if df is not None else ())
+                   if c not in _base_names(name))  # fmt: skip
+    if any(t not in _PLAIN for _, t in extras):
+        return None
+    key = (name, extras)
+    if key not in _ARROW_SCHEMAS:
         import pyarrow as pa
 
-        from zdiag.tables import empty
+        from zdiag.kinds.systcpda_session import to_pandas
+        from zdiag.tables import conform, empty
 
-        _ARROW_SCHEMAS[name] = pa.Schema.from_pandas(empty(name), preserve_index=False)
-    return _ARROW_SCHEMAS[name]
+        frame = empty(name)
+        if extras:
+            frame = conform(name, to_pandas(pl.DataFrame(schema=dict(extras))))
+        _ARROW_SCHEMAS[key] = pa.Schema.from_pandas(frame, preserve_index=False)
+    return _ARROW_SCHEMAS[key]
+
+
+def _base_names(name: str) -> frozenset[str]:
+    from zdiag.tables import PROVENANCE, SCHEMAS
+
+    return frozenset(SCHEMAS.get(name, PROVENANCE))
 
 
 def _schema_frame(name: str, df: pl.DataFrame) -> pl.DataFrame | None:
     """``df`` with the columns of ``name``'s schema in order (missing ones null, cast to the
-    schema's types), or None when it has columns the schema lacks."""
-    schema = _arrow_schema(name)
-    if any(c not in schema.names for c in df.columns):
+    schema's types) and then its own further columns, or None when one of those has a type
+    polars cannot write as the pandas path would."""
+    schema = _arrow_schema(name, df)
+    if schema is None:
         return None
-    types = _POLARS_TYPES.get(name)
+    types = _POLARS_TYPES.get(schema)
     if types is None:
         import pyarrow as pa
 
         empty = pl.from_arrow(pa.Table.from_batches([], schema=schema))
-        types = _POLARS_TYPES[name] = dict(empty.schema)
+        types = _POLARS_TYPES[schema] = dict(empty.schema)
     return df.select(
         pl.col(c).cast(t) if c in df.columns else pl.lit(None, dtype=t).alias(c)
         for c, t in types.items()
     )
 
 
-_POLARS_TYPES: dict[str, dict] = {}
+_POLARS_TYPES: dict = {}
 
 
 def _pandas_metadata(schema) -> dict[str, str]:
@@ -429,7 +450,7 @@ def write_part(folder, name: str, df, part: int | None = None) -> int:
         full = _schema_frame(name, df)
         if full is not None:  # polars' own writer (all cores), with the Arrow schema and
             # pandas metadata the pandas path writes, so pandas.read_parquet gives the same table
-            schema = _arrow_schema(name)
+            schema = _arrow_schema(name, df)
             full.write_parquet(path, compression="snappy", arrow_schema=schema,
                                metadata=_pandas_metadata(schema))  # fmt: skip
             return len(df)
@@ -450,7 +471,7 @@ def arrow_part(name: str, df) -> tuple:
     if isinstance(df, pl.DataFrame):
         full = _schema_frame(name, df)
         if full is not None:
-            schema = _arrow_schema(name)
+            schema = _arrow_schema(name, df)
             table = full.to_arrow(compat_level=pl.CompatLevel.oldest())
             return pa.Table.from_arrays(table.columns, schema=schema), {"compression": "snappy"}
         df = to_pandas(df)  # columns beyond the schema: the pandas path keeps them

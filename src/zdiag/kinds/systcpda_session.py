@@ -327,19 +327,7 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     sess_pl, block_starts = prep["sessions"], prep["block_starts"]
 
     # ---- sessions --------------------------------------------------------------------
-    sess = to_pandas(
-        sess_pl.with_columns(line=pl.Series(block_starts + 1, dtype=pl.Int64)).select(
-            "line", pl.exclude("line")
-        )
-        if sess_pl.width
-        else pl.DataFrame()
-    )
-    if len(sess):
-        for col in ("first_ts", "last_ts"):
-            if col in sess:
-                sess[col] = pd.to_datetime(sess[col], format="%Y/%m/%d %H:%M:%S.%f",
-                                           errors="coerce")  # fmt: skip
-        sess["conn"] = _conn_ids(sess, state.get("blocks", 0), state.get("line0", 0))
+    sess = _session_rows(sess_pl, block_starts, state.get("blocks", 0), state.get("line0", 0))
 
     # ---- packets ---------------------------------------------------------------------
     marks = _mark_days(prep["date_marks"])
@@ -350,8 +338,8 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     if not state.get("polars"):  # zdiag.stream may take the polars frame (parquet via Arrow)
         packets = to_pandas(packets)
     out = {"packets": packets}
-    if len(sess):
-        out["sessions"] = sess
+    if sess.height:  # zdiag.stream may take the polars frames (parquet via Arrow)
+        out["sessions"] = sess if state.get("polars") else to_pandas(sess)
     after = {
         "blocks": state.get("blocks", 0) + len(block_starts),
         "tables": state.get("tables", 0) + n_tables,
@@ -360,16 +348,31 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     return out, after
 
 
-def _block_col(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
-    """One sessions column as a polars column (nulls where the block does not say)."""
+def _session_rows(fields: pl.DataFrame, block_starts: np.ndarray, k0: int = 0,
+                  line0: int = 0) -> pl.DataFrame:  # fmt: skip
+    """The sessions table (polars): a row per block, its first line, the fields it prints
+    (in the order first seen), the First/Last timestamps as times, and ``conn``."""
+    if not fields.width:
+        return pl.DataFrame()
+    sess = fields.with_columns(line=pl.Series(block_starts + 1, dtype=pl.Int64))
+    sess = sess.select("line", pl.exclude("line")).with_columns(
+        pl.col(c).str.strptime(pl.Datetime("us"), "%Y/%m/%d %H:%M:%S%.f", strict=False)
+        for c in ("first_ts", "last_ts")
+        if c in sess.columns
+    )
+    return sess.with_columns(_conn_ids(sess, k0, line0))
+
+
+def _block_col(sess: pl.DataFrame, col: str, dtype) -> pl.Series:
+    """One sessions column (nulls where the block does not say)."""
     if col not in sess.columns:
-        return pl.Series(col, [None] * len(sess), dtype=dtype)
-    return pl.from_pandas(sess[col]).cast(dtype, strict=False).alias(col)
+        return pl.Series(col, [None] * sess.height, dtype=dtype)
+    return sess.get_column(col).cast(dtype, strict=False)
 
 
-def _conn_ids(sess: pd.DataFrame, k0: int = 0, line0: int = 0):
+def _conn_ids(sess: pl.DataFrame, k0: int = 0, line0: int = 0) -> pl.Series:
     """``local_ip:port-remote_ip:port``, or ``session<k>@<line>`` when the block lacks one."""
-    n = len(sess)
+    n = sess.height
     df = pl.DataFrame(
         [
             _block_col(sess, "local_ip", pl.String).alias("li"),
@@ -381,15 +384,15 @@ def _conn_ids(sess: pd.DataFrame, k0: int = 0, line0: int = 0):
         ]
     )
     whole = pl.all_horizontal(pl.col(c).is_not_null() for c in ("li", "lp", "ri", "rp"))
-    ids = df.select(
+    return df.select(
         pl.when(whole)
         .then(pl.format("{}:{}-{}:{}", "li", "lp", "ri", "rp"))
         .otherwise(pl.format("session{}@{}", "k", pl.col("line") + line0))
+        .alias("conn")
     ).to_series()
-    return pd.array(ids.to_arrow(compat_level=pl.CompatLevel.oldest()), dtype=STR)
 
 
-def _block_column(sess: pd.DataFrame, col: str, dtype) -> pl.Series:
+def _block_column(sess: pl.DataFrame, col: str, dtype) -> pl.Series:
     """One value per block and a trailing null (for packets above every block)."""
     return _block_col(sess, col, dtype).extend_constant(None, 1)
 
@@ -418,7 +421,7 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: d
     blk = np.searchsorted(block_starts, pkt_idx, side="right") - 1 if nb else np.full(n, -1)
 
     if nb and "first_ts" in sess.columns:  # a block's own date wins over the ones above it
-        days = sess["first_ts"].to_numpy().astype("datetime64[D]")
+        days = sess.get_column("first_ts").to_numpy().astype("datetime64[D]")
         used = np.unique(blk[blk >= 0])
         used = used[~np.isnat(days[used])]
         marks.update(zip(block_starts[used].tolist(), days[used].tolist(), strict=True))
