@@ -257,3 +257,23 @@ def test_numbers_too_large_for_64_bits_never_fail_a_parser(kind):
                 lines = data.splitlines(keepends=True)
                 lines[n] = re.sub(rb"\d+", b"9" * 40, line)
                 check(b"".join(lines), kind)
+
+
+BLANK_HEADS = {
+    "spaces": [" " * 75_000 + "x"],
+    "tabs and form feeds": ["\t\f " * 25_000],
+    "blank lines": [""] * 5_000 + [" " * 5_000] * 10,
+    "a prompt then blanks": [">" + " " * 75_000 + "y"],
+}
+
+
+@pytest.mark.parametrize("head", BLANK_HEADS.values(), ids=list(BLANK_HEADS))
+def test_detection_is_quick_on_long_blank_runs(head):
+    # a detection pattern that can read a run of blanks in two ways backtracks for seconds
+    # (trmdstat's `^\s*>?\s*trmdstat`, found by bench/fuzz.py: 8 s for a 75 kB line)
+    for k in registry.all_kinds():
+        if k.detect is None:  # detected from bytes (pcap)
+            continue
+        t0 = time.perf_counter()
+        k.detect(head)
+        assert time.perf_counter() - t0 < 1.0, k.name
