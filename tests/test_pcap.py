@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import struct
+from pathlib import Path
 
 import dpkt
 import pandas as pd
@@ -11,6 +13,7 @@ from tools import scenarios
 import zdiag
 from zdiag.kinds import registry
 
+ROOT = Path(__file__).resolve().parents[1]
 A_IP, B_IP = "192.168.1.10", "192.168.1.20"
 
 
@@ -139,3 +142,30 @@ def test_snaplen_cut_payload_keeps_the_segment_length(tmp_path):
     ts = zdiag.parse([tmp_path / "snap.pcap"])
     assert ts["files"]["parsed"].iloc[0] == 1
     assert ts["packets"]["data_len"].iloc[0] == 500
+
+
+def test_bytes_dpkt_stops_at_are_not_lost(tmp_path):
+    # dpkt ends a capture quietly at a record it cannot read; found by bench/fuzz.py: a
+    # pcapng whose blocks after the header are damaged gave no packet and no word of it
+    good = (ROOT / "fixtures" / "pcap" / "zero_window_probes_rst.pcapng").read_bytes()
+    head = good[: 28 + 20]  # the Section Header Block and the Interface Description Block
+    unknown = struct.pack("<II", 0x78787878, 4012) + b"x" * 4000 + struct.pack("<I", 4012)
+    for name, tail, reason in (
+        ("damaged", b"\x06\x00\x00\x00\x78\x78\x78\x78" + b"x" * 4000, "damaged record"),
+        ("skipped", unknown, "no packet record in the 4032 bytes"),  # IDB + the block
+    ):
+        path = tmp_path / f"{name}.pcapng"
+        path.write_bytes(head + tail)
+        ts = zdiag.parse([path])
+        f = ts["files"].iloc[0]
+        assert f["kind"] == "pcap" and f["parsed"] == 0 and f["unrecognised"] == 1, name
+        assert reason in ts["unrecognised"]["reason"].iloc[0], name
+    # a classic capture whose last record header is cut short after whole records
+    path = tmp_path / "cut.pcap"
+    scenarios.write_pcap(scenarios.normal_transfer().pkts, path)
+    data = path.read_bytes()
+    path.write_bytes(data + b"\x00" * 10)  # ten bytes: less than a record header
+    ts = zdiag.parse([path])
+    f = ts["files"].iloc[0]
+    assert f["parsed"] == 19 and f["unrecognised"] == 1
+    assert "truncated or damaged record after frame 19" in ts["unrecognised"]["reason"].iloc[0]

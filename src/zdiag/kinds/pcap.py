@@ -53,8 +53,8 @@ def detect_bytes(head: bytes) -> bool:
     return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
 
 
-def _reader(data: bytes):
-    f = io.BytesIO(data)
+def _reader(data: bytes, f: io.BytesIO | None = None):
+    f = io.BytesIO(data) if f is None else f
     try:
         if data[:4] == PCAPNG_MAGIC:
             return dpkt.pcapng.Reader(f)
@@ -115,12 +115,25 @@ def _wscale(tcp) -> int:
     return -1
 
 
+def _header_end(data: bytes) -> int:
+    """Where the records begin: after the 24-byte pcap header, or after pcapng's Section
+    Header Block (its length at offset 4, in the byte order its magic gives)."""
+    if data[:4] != PCAPNG_MAGIC:
+        return 24
+    order = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    try:
+        return struct.unpack(order + "I", data[4:8])[0]
+    except struct.error:
+        return len(data)
+
+
 def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
     cols: dict[str, list] = {k: [] for k in (
         "frame", "ts", "src_ip", "dst_ip", "src_port", "dst_port", "protocol", "flags",
         "seq", "ack_num", "window", "data_len", "ip_id", "wscale")}  # fmt: skip
     bad: list[tuple[int, str]] = []
-    reader = _reader(data)
+    f = io.BytesIO(data)
+    reader = _reader(data, f)
     linktype = reader.datalink()
     frame = 0
     it = iter(reader)
@@ -170,6 +183,20 @@ def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
             for k in ("flags", "seq", "ack_num", "window", "data_len"):
                 cols[k].append(None)
             cols["wscale"].append(-2)
+    if not bad or not bad[-1][1].startswith("truncated"):
+        # dpkt ends a capture quietly at a record it cannot read (a short or damaged block
+        # header): the bytes after the last record it read are not lost silently
+        rest = len(data) - f.tell()
+        if rest > 0:
+            bad.append((frame, f"truncated or damaged record after frame {frame}: {rest} "
+                               f"bytes from offset {f.tell()} not read"))  # fmt: skip
+            frame += 1
+        elif frame == 0 and f.tell() > _header_end(data):
+            # all read, yet not one packet record: blocks dpkt skips (damaged, or of a type
+            # that holds no packet) make up the whole capture
+            bad.append((0, f"no packet record in the {f.tell() - _header_end(data)} bytes "
+                           "after the file header"))  # fmt: skip
+            frame = 1
     acct = Accounting(frame)
     if cols["frame"]:
         acct.parsed(np.asarray(cols["frame"]) - 1)
