@@ -169,3 +169,17 @@ def test_bytes_dpkt_stops_at_are_not_lost(tmp_path):
     f = ts["files"].iloc[0]
     assert f["parsed"] == 19 and f["unrecognised"] == 1
     assert "truncated or damaged record after frame 19" in ts["unrecognised"]["reason"].iloc[0]
+
+
+def test_a_malformed_option_list_is_read_up_to_the_damage(tmp_path):
+    # dpkt marks a malformed option with None in the list it returns (bench/fuzz.py found a
+    # SYN whose options crashed the window-scale reader)
+    path = tmp_path / "opts.pcap"
+    syn = dpkt.tcp.TH_SYN
+    bad_opts = b"\x02\x04\x05\xb4\x01\x01\x01\x03"  # MSS, NOPs, a kind without its length
+    write(path, [tcp_frame(A_IP, B_IP, 40000, 21, syn, 1, 0, 8192, opts=bad_opts),
+                 tcp_frame(B_IP, A_IP, 21, 40000, syn | dpkt.tcp.TH_ACK, 5, 2, 8192)])  # fmt: skip
+    ts = zdiag.parse([path])
+    f = ts["files"].iloc[0]
+    assert pd.isna(f["error"]) and f["parsed"] == 2 and f["unrecognised"] == 0
+    assert ts["packets"]["window"].tolist() == [8192, 8192]

@@ -107,7 +107,10 @@ def _seglen(ip, tcp) -> int:
 def _wscale(tcp) -> int:
     """Window-scale shift offered in a SYN's options, -1 when none."""
     try:
-        for opt, val in dpkt.tcp.parse_opts(tcp.opts):
+        for item in dpkt.tcp.parse_opts(tcp.opts):
+            if item is None:  # dpkt's mark of a malformed option list: nothing after it
+                break
+            opt, val = item
             if opt == dpkt.tcp.TCP_OPT_WSCALE and len(val) == 1:
                 return min(val[0], 14)
     except (dpkt.UnpackError, ValueError, IndexError):
