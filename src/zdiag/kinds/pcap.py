@@ -130,10 +130,36 @@ def _header_end(data: bytes) -> int:
         return len(data)
 
 
+_COLUMNS = ("frame", "ts", "src_ip", "dst_ip", "src_port", "dst_port", "protocol", "flags",
+            "seq", "ack_num", "window", "data_len", "ip_id", "wscale")  # fmt: skip
+
+
+def _row(frame: int, ts, buf: bytes, linktype: int) -> tuple | str:
+    """One frame's values (in :data:`_COLUMNS` order), or why it is not a packet row."""
+    try:
+        ip, why = _ip_of(buf, linktype)
+    except (dpkt.UnpackError, dpkt.NeedData, IndexError, ValueError) as exc:
+        ip, why = None, f"frame truncated or not decodable ({type(exc).__name__})"
+    if ip is None:
+        return why
+    fam = socket.AF_INET if isinstance(ip, dpkt.ip.IP) else socket.AF_INET6
+    proto = ip.p if fam == socket.AF_INET else ip.nxt
+    seg = ip.data
+    if proto == 6 and not isinstance(seg, dpkt.tcp.TCP):
+        return f"TCP header truncated or damaged ({len(buf)} bytes)"
+    ip_id = ip.id if fam == socket.AF_INET else None
+    if isinstance(seg, dpkt.tcp.TCP):
+        wscale = _wscale(seg) if seg.flags & dpkt.tcp.TH_SYN else -2
+        return (frame, float(ts), ip.src, ip.dst, seg.sport, seg.dport, "TCP", seg.flags,
+                seg.seq, seg.ack, seg.win, _seglen(ip, seg), ip_id, wscale)  # fmt: skip
+    ports = isinstance(seg, dpkt.udp.UDP)
+    return (frame, float(ts), ip.src, ip.dst, seg.sport if ports else None,
+            seg.dport if ports else None, PROTO_NAMES.get(proto, str(proto)), None, None,
+            None, None, None, ip_id, -2)  # fmt: skip
+
+
 def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
-    cols: dict[str, list] = {k: [] for k in (
-        "frame", "ts", "src_ip", "dst_ip", "src_port", "dst_port", "protocol", "flags",
-        "seq", "ack_num", "window", "data_len", "ip_id", "wscale")}  # fmt: skip
+    cols: dict[str, list] = {k: [] for k in _COLUMNS}
     bad: list[tuple[int, str]] = []
     f = io.BytesIO(data)
     reader = _reader(data, f)
@@ -151,41 +177,14 @@ def parse_bytes(data: bytes) -> tuple[dict[str, pd.DataFrame], Accounting]:
             break
         frame += 1
         try:
-            ip, why = _ip_of(buf, linktype)
-        except (dpkt.UnpackError, dpkt.NeedData, IndexError, ValueError) as exc:
-            ip, why = None, f"frame truncated or not decodable ({type(exc).__name__})"
-        if ip is None:
-            bad.append((frame - 1, why))
+            row = _row(frame, ts, buf, linktype)
+        except Exception as exc:  # noqa: BLE001 - dpkt on a damaged frame: the frame's fault
+            row = f"frame truncated or not decodable ({type(exc).__name__})"
+        if isinstance(row, str):
+            bad.append((frame - 1, row))
             continue
-        fam = socket.AF_INET if isinstance(ip, dpkt.ip.IP) else socket.AF_INET6
-        proto = ip.p if fam == socket.AF_INET else ip.nxt
-        seg = ip.data
-        if proto == 6 and not isinstance(seg, dpkt.tcp.TCP):
-            bad.append((frame - 1, f"TCP header truncated or damaged ({len(buf)} bytes)"))
-            continue
-        cols["frame"].append(frame)
-        cols["ts"].append(float(ts))
-        cols["src_ip"].append(ip.src)
-        cols["dst_ip"].append(ip.dst)
-        cols["ip_id"].append(ip.id if fam == socket.AF_INET else None)
-        if isinstance(seg, dpkt.tcp.TCP):
-            cols["protocol"].append("TCP")
-            cols["src_port"].append(seg.sport)
-            cols["dst_port"].append(seg.dport)
-            cols["flags"].append(seg.flags)
-            cols["seq"].append(seg.seq)
-            cols["ack_num"].append(seg.ack)
-            cols["window"].append(seg.win)
-            cols["data_len"].append(_seglen(ip, seg))
-            cols["wscale"].append(_wscale(seg) if seg.flags & dpkt.tcp.TH_SYN else -2)
-        else:
-            cols["protocol"].append(PROTO_NAMES.get(proto, str(proto)))
-            ports = isinstance(seg, dpkt.udp.UDP)
-            cols["src_port"].append(seg.sport if ports else None)
-            cols["dst_port"].append(seg.dport if ports else None)
-            for k in ("flags", "seq", "ack_num", "window", "data_len"):
-                cols[k].append(None)
-            cols["wscale"].append(-2)
+        for name, value in zip(_COLUMNS, row, strict=True):
+            cols[name].append(value)
     if not bad or not bad[-1][1].startswith("truncated"):
         # dpkt ends a capture quietly at a record it cannot read (a short or damaged block
         # header): the bytes after the last record it read are not lost silently
