@@ -454,8 +454,10 @@ def write_part(folder, name: str, df, part: int | None = None) -> int:
             full.write_parquet(path, compression="snappy", arrow_schema=schema,
                                metadata=_pandas_metadata(schema))  # fmt: skip
             return len(df)
+    import pyarrow.parquet as pq
+
     table, options = arrow_part(name, df)
-    _write_arrow(table, path, options)
+    pq.write_table(table, path, **options)
     return len(df)
 
 
@@ -474,7 +476,7 @@ def arrow_part(name: str, df) -> tuple:
             schema = _arrow_schema(name, df)
             table = full.to_arrow(compat_level=pl.CompatLevel.oldest())
             return pa.Table.from_arrays(table.columns, schema=schema), {"compression": "snappy"}
-        df = to_pandas(df)  # columns beyond the schema: the pandas path keeps them
+        df = to_pandas(df)  # a further column of another type: pandas decides its dtype
     if not conforms(name, df):
         df = conform(name, df)
     # dictionary-encode only text columns with few distinct values (case, direction, flags);
@@ -487,17 +489,13 @@ def arrow_part(name: str, df) -> tuple:
     return table, {"use_dictionary": text, "write_statistics": stats}
 
 
-def _write_arrow(table, path, options: dict) -> None:
-    import pyarrow.parquet as pq
-
-    pq.write_table(table, path, **options)
-
-
 def write_slices(table, options: dict, paths_rows) -> None:
     """Write consecutive row slices of an :func:`arrow_part` table: ``(path, rows)`` each."""
+    import pyarrow.parquet as pq
+
     at = 0
     for path, rows in paths_rows:
-        _write_arrow(table.slice(at, rows), path, options)
+        pq.write_table(table.slice(at, rows), path, **options)
         at += rows
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-from zdiag.grammar import MATCH_GROUP, by_distinct, extract, row_regex
+from zdiag.grammar import MATCH_GROUP, by_distinct, extract, matches, row_regex
 from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.addresses import canonical_ips as canonical_ips_column
 from zdiag.kinds.base import null_array
@@ -268,9 +268,9 @@ def match_rows(
     pat = row_regex(grammar, rule)
     if len(todo) * 4 > len(s):
         # most lines are still to do: test them all in place rather than copying them out
-        mask = s.str.contains(pat).fill_null(False).to_numpy()[todo]
+        mask = matches(s, pat)[todo]
     else:
-        mask = s.gather(todo).str.contains(pat).fill_null(False).to_numpy()
+        mask = matches(s.gather(todo), pat)
     idx = todo[mask]
     got = extract(s.gather(idx), pat)
     hit = got[MATCH_GROUP].is_not_null().to_numpy()  # always true; kept as a guard
