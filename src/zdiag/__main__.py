@@ -1,6 +1,6 @@
 """`python -m zdiag` runs the command line."""
 
-from zdiag.cli import main
+from zdiag.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -61,6 +61,28 @@ def main(ctx: click.Context, quiet: bool, verbose: bool, no_progress: bool) -> N
     ctx.obj = Ctx(quiet, verbose, not no_progress)
 
 
+def run() -> None:
+    """The `zdiag` program (console script and `python -m zdiag`): :func:`main` with SIGTERM
+    ending it as Ctrl-C does."""
+    _exit_on_sigterm()
+    main()
+
+
+def _exit_on_sigterm() -> None:
+    """A SIGTERM (a service stopping the command, `timeout`) ends the command as Ctrl-C
+    does: through the `finally` blocks and finalizers, so a spill folder is removed. Only
+    the program sets this (:func:`run`); the library, and `main` called from another
+    program, leave the process's signals alone."""
+    import signal
+    import threading
+
+    def stop(signum, frame):  # noqa: ARG001 - the signal handler's signature
+        raise SystemExit(128 + signal.SIGTERM)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
+
 @main.command()
 @click.option("--verbose", "-v", "detail", is_flag=True, help="Also tables and parse path.")
 @click.pass_obj

@@ -17,8 +17,11 @@ or when the object is garbage collected.
 from __future__ import annotations
 
 import math
+import os
 import shutil
+import socket
 import tempfile
+import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,12 +61,95 @@ class Part(NamedTuple):
     whole: bool
 
 
+PREFIX = "zdiag-spill-"
+#: a spill folder's owner: "<pid> <process start time> <host name>" (the start time from
+#: Linux /proc; "-" elsewhere)
+OWNER = "owner"
+#: a spill folder without an owner file is left alone until it is this old (seconds)
+UNOWNED_AGE = 3600
+
+
+def _started(pid: int) -> str:
+    """The process's start time (clock ticks after boot, /proc/<pid>/stat field 22), or "-"
+    where there is no /proc or the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+        return stat[stat.rindex(")") + 2 :].split()[19]
+    except (OSError, ValueError, IndexError):
+        return "-"
+
+
+def _owner_text(pid: int) -> str:
+    return f"{pid} {_started(pid)} {socket.gethostname()}\n"
+
+
+def _alive(owner: str) -> bool:
+    """Whether the process an owner file names still runs (and is the same process: a pid
+    taken again by another process has another start time). A folder another host (or
+    container) made, in a temporary folder they share, is not ours to judge: alive."""
+    try:
+        pid_text, started, *host = owner.split()
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host and host[0] != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        pass
+    except OSError:
+        return True  # cannot tell: keep
+    now = _started(pid)
+    return started == "-" or now == "-" or now == started
+
+
+def sweep(parent: str | Path, keep: Path | None = None) -> list[Path]:
+    """Remove the spill folders under ``parent`` whose owner process is gone: a process
+    killed (SIGKILL, a batch case over its time or memory limit) cannot remove its own.
+    Only folders named ``zdiag-spill-*``; one without an owner file only once it is older
+    than :data:`UNOWNED_AGE`. Never raises; returns the folders removed."""
+    gone: list[Path] = []
+    try:
+        folders = [p for p in Path(parent).glob(PREFIX + "*") if p.is_dir() and p != keep]
+    except OSError:
+        return gone
+    for folder in folders:
+        try:
+            owner = (folder / OWNER).read_text(encoding="ascii", errors="replace")
+        except FileNotFoundError:
+            owner = None
+        except OSError:
+            continue
+        try:
+            if owner is None:
+                if time.time() - folder.stat().st_mtime < UNOWNED_AGE:
+                    continue
+            elif _alive(owner):
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            if not folder.exists():
+                gone.append(folder)
+        except OSError:
+            continue
+    return gone
+
+
 class Spill:
-    """A temporary folder of bucketed parquet parts, table by table."""
+    """A temporary folder of bucketed parquet parts, table by table. Creating one removes
+    the folders of spills whose process died (:func:`sweep`)."""
 
     def __init__(self, root: str | Path | None = None):
-        self.root = Path(tempfile.mkdtemp(prefix="zdiag-spill-", dir=root))
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=root))
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.root), True)
+        try:  # who owns the folder, so that a later Spill can tell a dead owner's from a live one
+            (self.root / OWNER).write_text(_owner_text(os.getpid()), encoding="ascii")
+        except OSError:
+            pass
+        sweep(self.root.parent, keep=self.root)
         self.nbuckets = 0
         self.rows: dict[str, int] = {}
         #: per table, each part written (:class:`Part`)
