@@ -11,7 +11,8 @@ keep the file order.
 in memory only the rows each rule considers and the rows findings point at.
 
 The spill folder is a temporary directory (under ``$TMPDIR``), removed by :meth:`Spill.close`
-or when the object is garbage collected.
+or when the object is garbage collected; a folder whose process was killed is removed by the
+next :class:`Spill` made in the same place (:func:`sweep`).
 """
 
 from __future__ import annotations
