@@ -254,3 +254,17 @@ def test_a_trace_read_in_pieces_lists_its_tables_in_memory_order(inputs, forced)
     assert spies.spills[0].tables == ["packets"]
     assert list(json.loads(whole))[:2] == ["packets", "sessions"]
     assert parts == whole
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_a_table_without_rows_is_listed_as_in_memory(tmp_path, forced, fmt):
+    # SESSION summaries without a packet table: the in-memory run lists `packets` with no
+    # rows; read in pieces, no piece has a packet to spill, and the table must still be there
+    block = (ROOT / "fixtures/systcpda/seed004_session_summary_conn_header.txt").read_text()
+    body = "\n".join(ln for ln in block.splitlines() if not ln.startswith("#zdiag-sample"))
+    path = tmp_path / "summaries.txt"
+    path.write_text("\n\n".join([body] * 40) + "\n")
+    whole = run([str(path), "--format", fmt])
+    assert "packets" in whole
+    forced()
+    assert run([str(path), "--format", fmt]) == whole

@@ -410,12 +410,14 @@ def _in_line_order(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _spilled(stream, spill, counts: dict, to_pandas):
-    """Pieces with the spill's tables written to it (and dropped), other polars tables as
-    pandas."""
+    """Pieces with the spill's tables written to it (and dropped), other polars tables (and
+    pieces of a spilled table without rows) as pandas."""
     for res in stream:
         kept = {}
         for name, df in res.tables.items():
-            if spill.wants(name):
+            # a piece without rows stays (empty) in memory, so that a table no piece has a
+            # row of is listed as the in-memory run lists it (with no rows)
+            if spill.wants(name) and len(df):
                 spill.write(name, df)
                 counts[name] = counts.get(name, 0) + len(df)
             else:
