@@ -158,6 +158,16 @@ def test_xlsx_has_the_same_sheets_and_cells(inputs, forced, tmp_path, monkeypatc
     assert list(a) == list(b)
     for title in a:
         assert a[title] == b[title], title
+    # the columns are as wide as in memory: fitted on every piece, not on the first one
+    wa, wb = _widths(tmp_path / "a.xlsx"), _widths(tmp_path / "b.xlsx")
+    assert wa == wb
+    assert len(set(wa["packets"].values())) > 3
+
+
+def _widths(path: Path) -> dict[str, dict[str, float]]:
+    wb = load_workbook(path)
+    return {ws.title: {k: d.width for k, d in ws.column_dimensions.items()}
+            for ws in wb.worksheets}  # fmt: skip
 
 
 def test_pieces_out_of_line_order_come_back_sorted(tmp_path):

@@ -577,7 +577,7 @@ def write_tables(tables: Mapping, fmt: str, output: str | None) -> None:
             raise click.UsageError("--format xlsx needs -o FILE.xlsx")
         from zdiag.report.tables_xlsx import write_tables_xlsx
 
-        write_tables_xlsx({n: _frames(df) for n, df in tables.items()}, output)
+        write_tables_xlsx(dict(tables), output)  # a table kept on disk: read piece by piece
 
 
 def _shown(table) -> str:
