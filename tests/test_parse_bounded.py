@@ -278,3 +278,20 @@ def test_a_table_without_rows_is_listed_as_in_memory(tmp_path, forced, fmt):
     assert "packets" in whole
     forced()
     assert run([str(path), "--format", fmt]) == whole
+
+
+def test_tables_kept_and_spilled_keep_the_in_memory_order(tmp_path, forced):
+    # a capture of two NETSTAT reports: the stack's configuration (kept in memory) and its
+    # routes (spilled); the parser lists stack_config first, and so must a run in pieces
+    parts = []
+    for name in ("tso_netstat_config_v2r2_partial_wscollapsed.txt",
+                 "uss_onetstat_r_route_v2r5.txt"):  # fmt: skip
+        text = (ROOT / "fixtures/netstat" / name).read_text()
+        parts.append("\n".join(ln for ln in text.splitlines() if not ln.startswith("#zdiag")))
+    path = tmp_path / "netstat.txt"
+    path.write_text("\n".join([parts[0], *[parts[1]] * 30]) + "\n")
+    whole = run([str(path), "--format", "table"])
+    assert whole.index("== stack_config") < whole.index("== routes")
+    spies = forced()
+    assert run([str(path), "--format", "table"]) == whole
+    assert spies.spills and spies.spills[0].rows.get("routes")

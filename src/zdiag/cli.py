@@ -214,18 +214,13 @@ def _parse_tables(tables, results) -> dict:
     both = {**small, **big}
     # as pipeline.collect joins them: files, unrecognised (when it has rows), each file's
     # tables as they first appear, the empty unrecognised table, then the TCP analysis's
-    # (a file read in pieces whose first piece has a table kept in memory before one
-    # spilled: the spilled one comes first here)
     unrec = "unrecognised" if len(small.get("unrecognised", ())) else None
     order = ["files", *([unrec] if unrec else [])]
     for res in results:  # the order in which the files' tables first appear
         source = res.file_row["source"]
-        # a file read in pieces: its spilled tables in the order they were first written
-        # (the order of the first piece's tables), then those it kept in memory
-        first = {n: min((p.number for p in tables.spill.parts[n] if p.source == source and not p.whole),
-                        default=None) for n in big}  # fmt: skip
-        spilled = sorted((n for n, at in first.items() if at is not None), key=first.get)
-        order += [n for n in [*spilled, *res.tables] if n not in order]
+        # a file read in pieces into the spill: its tables as they first came, spilled or not
+        listed = tables.spill.order.get(str(source)) or list(res.tables)
+        order += [n for n in listed if n not in order]
     order += [n for n in big if n not in order]  # (spilled without a file to say where)
     order += [n for n in small if n not in order and n not in ANALYSIS_TABLES]
     order += [n for n in ANALYSIS_TABLES if n in small]

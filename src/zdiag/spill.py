@@ -155,6 +155,9 @@ class Spill:
         self.rows: dict[str, int] = {}
         #: per table, each part written (:class:`Part`)
         self.parts: dict[str, list[Part]] = {}
+        #: per source read in pieces, its tables in the order they first appeared (spilled or
+        #: kept in memory: the order a whole parse gives them)
+        self.order: dict[str, list[str]] = {}
         self._parts = 0
 
     def plan(self, input_bytes: int) -> None:

@@ -414,6 +414,9 @@ def _spilled(stream, spill, counts: dict, to_pandas):
     pieces of a spilled table without rows) as pandas."""
     for res in stream:
         kept = {}
+        # the order the file's tables first appear in, spilled or kept (the in-memory order)
+        seen = spill.order.setdefault(str(res.file_row.get("source", "")), [])
+        seen += [name for name in res.tables if name not in seen]
         for name, df in res.tables.items():
             # a piece without rows stays (empty) in memory, so that a table no piece has a
             # row of is listed as the in-memory run lists it (with no rows)
