@@ -333,7 +333,7 @@ def _cond_problem(rule: Rule, path: tuple, exc: ConditionError) -> Problem:
     if node is None:
         loc = doc.at(path) if doc else yamlpos.Loc(1, 1)
     else:
-        loc = yamlpos.offset_loc(node, str(node.value), exc.offset)
+        loc = yamlpos.offset_loc(node, str(node.value), exc.offset, doc.text)
     return Problem(rule.file, loc.line, loc.col, f"{_path_name(path)}: {exc.message}")
 
 
@@ -464,7 +464,7 @@ def _check_message(rule: Rule, cols: set[str] | None, aggregates: list) -> list[
         if not ok:
             node = rule.doc.nodes.get(("message",)) if rule.doc else None
             loc = (
-                yamlpos.offset_loc(node, str(node.value), offset - 1)
+                yamlpos.offset_loc(node, str(node.value), offset - 1, rule.doc.text)
                 if node is not None
                 else yamlpos.Loc(1, 1)
             )

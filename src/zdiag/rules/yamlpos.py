@@ -24,6 +24,8 @@ class Located:
     keys: dict[tuple, Loc] = field(default_factory=dict)
     nodes: dict[tuple, yaml.Node] = field(default_factory=dict)
     errors: list[tuple[Loc, str]] = field(default_factory=list)
+    #: the source text (libyaml's marks carry no buffer: :func:`offset_loc` reads this)
+    text: str = ""
 
     def at(self, path: tuple) -> Loc:
         """Position of the value at ``path``, or of its nearest ancestor."""
@@ -46,10 +48,25 @@ def _loc(mark) -> Loc:
     return Loc(mark.line + 1, mark.column + 1)
 
 
+#: libyaml's parser where PyYAML was built with it (an order of magnitude faster than the
+#: pure-Python one; the same nodes, line and column); None where it is not
+_FAST = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose(text: str):
+    if _FAST is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST)
+        except yaml.YAMLError:
+            pass  # the pure-Python parser again: its error messages are the ones we report
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def load(text: str) -> Located:
-    """Compose ``text`` with PyYAML's SafeLoader and build plain values with positions."""
+    """Compose ``text`` (libyaml where present, else PyYAML's SafeLoader; never an object
+    from a tag) and build plain values with positions."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _loc(mark) if mark is not None else Loc(1, 1)
@@ -57,7 +74,7 @@ def load(text: str) -> Located:
         raise YamlError(loc, f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise YamlError(Loc(1, 1), f"YAML error: {exc}") from None
-    doc = Located(None)
+    doc = Located(None, text=text)
     if node is None:
         doc.value = None
         return doc
@@ -92,8 +109,9 @@ def _build(node, path: tuple, doc: Located, ctor):
         return node.value
 
 
-def offset_loc(node: yaml.Node, text_value: str, offset: int) -> Loc:
-    """Where character ``offset`` of a scalar's value sits in the file (best effort).
+def offset_loc(node: yaml.Node, text_value: str, offset: int, text: str = "") -> Loc:
+    """Where character ``offset`` of a scalar's value sits in the file (best effort);
+    ``text``: the file's text, for a node whose marks carry none (libyaml's).
 
     Exact for plain and quoted scalars on one line (without escapes before the offset) and
     for literal (``|``) block scalars; for folded or multi-line flow scalars the position of
@@ -104,9 +122,9 @@ def offset_loc(node: yaml.Node, text_value: str, offset: int) -> Loc:
         quote = 1 if style in ("'", '"') else 0
         if node.start_mark.line == node.end_mark.line:
             return Loc(start.line, start.col + quote + offset)
-        return _flow_multiline(node, offset, quote)
+        return _flow_multiline(node, offset, quote, text)
     if style in ("|", ">"):
-        buf = node.start_mark.buffer
+        buf = _buffer(node, text)
         if buf is None:
             return Loc(start.line + 1, start.col)
         lines = buf.splitlines()
@@ -128,11 +146,16 @@ def offset_loc(node: yaml.Node, text_value: str, offset: int) -> Loc:
     return start
 
 
-def _flow_multiline(node: yaml.Node, offset: int, quote: int) -> Loc:
+def _buffer(node: yaml.Node, text: str) -> str | None:
+    buf = getattr(node.start_mark, "buffer", None)
+    return buf if buf is not None else (text or None)
+
+
+def _flow_multiline(node: yaml.Node, offset: int, quote: int, text: str = "") -> Loc:
     """A plain or quoted scalar folded over several lines: line breaks and the indentation
     that follows them fold into one space, so walk the source lines consuming the value."""
     start = _loc(node.start_mark)
-    buf = node.start_mark.buffer
+    buf = _buffer(node, text)
     if buf is None:
         return start
     lines = buf.splitlines()
