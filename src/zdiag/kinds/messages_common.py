@@ -118,7 +118,9 @@ def compile_template(msg_id: str, spec: dict) -> Template:
 def templates() -> dict[str, tuple[Template, ...]]:
     """All message templates by message id (compiled once)."""
     path = data_dir("grammars") / "messages" / "templates.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    # libyaml's parser where PyYAML has it (the same values, ~10x faster); safe either way
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
     return {mid: tuple(compile_template(mid, s) for s in specs) for mid, specs in raw.items()}
 
 
