@@ -119,8 +119,8 @@ def templates() -> dict[str, tuple[Template, ...]]:
     """All message templates by message id (compiled once)."""
     path = data_dir("grammars") / "messages" / "templates.yaml"
     # libyaml's parser where PyYAML has it (the same values, ~10x faster); safe either way
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+    text = path.read_text(encoding="utf-8")
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     return {mid: tuple(compile_template(mid, s) for s in specs) for mid, specs in raw.items()}
 
 
