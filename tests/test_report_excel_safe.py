@@ -149,3 +149,41 @@ def test_each_payload_alone(tmp_path, payload):
     wb.save(path)
     assert_no_formulas(path)
     assert load_workbook(path)["t"]["A1"].value.replace("\r", "\n") == payload.replace("\r", "\n")
+
+
+def _cell_view(v):
+    """What ends up in the sheet: a plain value, or a cell's value, type and text flag."""
+    if hasattr(v, "data_type"):
+        return ("cell", v.value, v.data_type, bool(getattr(v, "quotePrefix", False)))
+    return ("plain", type(v).__name__, v)
+
+
+_TEXT = st.one_of(st.none(), st.sampled_from(PAYLOADS), st.text(max_size=12))
+_FLOAT = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
+_COLUMNS = st.one_of(
+    st.lists(_TEXT, max_size=40).map(lambda v: pd.Series(v, dtype=pd.StringDtype("pyarrow"))),
+    st.lists(_TEXT, max_size=40).map(lambda v: pd.Series(v, dtype=object)),
+    st.lists(st.one_of(st.none(), st.integers(-(2**62), 2**62)), max_size=40).map(
+        lambda v: pd.Series(v, dtype="Int64")
+    ),
+    st.lists(_FLOAT, max_size=40).map(lambda v: pd.Series(v, dtype="Float64")),
+    st.lists(st.floats(), max_size=40).map(lambda v: pd.Series(v, dtype="float64")),
+    st.lists(st.one_of(st.none(), st.booleans()), max_size=40).map(
+        lambda v: pd.Series(v, dtype="boolean")
+    ),
+    st.lists(
+        st.one_of(st.none(), _TEXT, st.integers(), st.lists(st.integers(), max_size=2)), max_size=40
+    ).map(lambda v: pd.Series(v, dtype=object)),  # fmt: skip
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_COLUMNS)
+def test_short_columns_value_by_value_same_as_vectorised(series):
+    """A short column is rendered value by value (cheaper); the cells are the ones the
+    vectorised path makes."""
+    from zdiag.report import excel_safe
+
+    ws = Workbook(write_only=True).create_sheet("t")
+    want = [_cell_view(v) for v in excel_safe._vectorised(series, ws)]
+    assert [_cell_view(v) for v in column_values(series, ws)] == want
