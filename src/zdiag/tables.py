@@ -269,5 +269,6 @@ class TableSet(Mapping[str, pd.DataFrame]):
             tables[name] = (
                 conformed[0] if len(conformed) == 1 else pd.concat(conformed, ignore_index=True)
             )
-            tables[name] = conform(name, tables[name])
+            if not conforms(name, tables[name]):  # (each part is conformed already)
+                tables[name] = conform(name, tables[name])
         return cls(tables)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
@@ -221,17 +222,24 @@ def load_rule_file(path: Path, bundled: bool = False) -> tuple[Rule | None, list
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(file, 1, 1, f"cannot read rule: {exc}")]
+    doc, problems = _checked(file, text)
+    if problems:
+        return None, list(problems)
+    return Rule.from_dict(doc.value, Path(path), doc, bundled), []
+
+
+@lru_cache(maxsize=512)
+def _checked(file: str, text: str) -> tuple[yamlpos.Located | None, tuple[Problem, ...]]:
+    """A rule file's document and its syntax and schema problems, for this exact text (a
+    batch loads the same rules for every case; the document is only read after this)."""
     try:
         doc = yamlpos.load(text)
     except yamlpos.YamlError as exc:
-        return None, [Problem(file, exc.loc.line, exc.loc.col, exc.message)]
+        return None, (Problem(file, exc.loc.line, exc.loc.col, exc.message),)
     problems = [Problem(file, loc.line, loc.col, msg) for loc, msg in doc.errors]
     if not isinstance(doc.value, dict):
-        return None, problems + [Problem(file, 1, 1, "a rule file must hold one mapping")]
-    problems += _schema_problems(file, doc)
-    if problems:
-        return None, problems
-    return Rule.from_dict(doc.value, Path(path), doc, bundled), []
+        return None, (*problems, Problem(file, 1, 1, "a rule file must hold one mapping"))
+    return doc, tuple(problems + _schema_problems(file, doc))
 
 
 def rule_files(folder: Path) -> list[Path]:
