@@ -366,3 +366,17 @@ def test_values_with_blanks_and_three_pairs(tmp_path):
     assert r["application_data"] == "CSQ9  CHIN  X"
     assert (r["tcp_sig"], r["tcp_sel"], r["tcp_det"]) == ("04", "40", "C0")
     assert ts["files"].iloc[0]["unrecognised"] == 0
+
+
+def test_netstat_route_refcnt_too_long_for_a_number_is_null(tmp_path):
+    """A Refcnt too long for Python's int() is null, not a failed file (to_numeric raised)."""
+    route = NS / "uss_onetstat_r_route_v2r5.txt"
+    text = route.read_text(encoding="utf-8").replace(
+        "UGS      0000000000", "UGS      " + "9" * 5000, 1
+    )
+    p = tmp_path / "r.txt"
+    p.write_text(text, encoding="utf-8")
+    ts = zdiag.parse([p], kind="netstat.zos")
+    assert pd.isna(ts["files"].iloc[0]["error"])
+    routes = ts["routes"]
+    assert pd.isna(routes["refcnt"].iloc[0]) and (routes["refcnt"].iloc[1:6] == 0).all()

@@ -65,6 +65,26 @@ def test_collapsed_detail_row_and_reset_section(tmp_path):
     assert m["msg_id"].tolist()[2] == "EZZ8673I"
 
 
+def test_numbers_too_long_for_a_number_are_null(tmp_path):
+    """Found by bench/fuzz.py: a Duration of 51,098 digits made Python's int() refuse it
+    (its 4,300-digit limit) and the whole file failed; a Correlator beyond 64 bits too."""
+    text = (
+        "trmdstat for z/OS CS V2R1 Tue Dec 6 13:16:51 2011\n"
+        "Command Entered : trmdstat -GD /tmp/x.log\n"
+        "Global TCP Stall Events\n"
+        "10/29/2011 18:02:19.08 Enter 50% 1004 49% 0% 3 noresetconn\n"
+        f"10/29/2011 18:53:21.22 Exit 25% 2008 25% 0% {'7' * 6000} 99999999999999999999 resetconn\n"
+    )
+    p = tmp_path / "t.txt"
+    p.write_text(text)
+    ts = zdiag.parse([p])
+    f = ts["files"].iloc[0]
+    assert pd.isna(f["error"]) and f["unrecognised"] == 0
+    m = ts["messages"]
+    assert pd.isna(m["duration_s"].iloc[1]) and pd.isna(m["correlator"].iloc[1])
+    assert m["correlator"].iloc[0] == 3 and m["totalconn"].tolist() == [1004, 2008]
+
+
 def test_unknown_report_lines_unrecognised(tmp_path):
     p = tmp_path / "q.txt"
     p.write_text("trmdstat for z/OS CS V2R1 Tue Dec 6 13:16:51 2011\n"

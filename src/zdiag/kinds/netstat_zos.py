@@ -572,7 +572,7 @@ def _routes(rows, long, fields, blocks, snaps, ip_version_at, acct) -> pd.DataFr
         df["destination"] = rows["destination"].astype(object).to_numpy()
         df["gateway"] = rows["gateway"].astype(object).to_numpy()
         df["flags"] = rows["flags"].astype(object).to_numpy()
-        df["refcnt"] = pd.to_numeric(rows["refcnt"].astype(object)).to_numpy()
+        df["refcnt"] = pd.to_numeric(rows["refcnt"].astype(object), errors="coerce").to_numpy()
         df["interface"] = rows["interface"].astype(object).to_numpy()
         if "mtu" in rows:
             df["mtu"] = pd.to_numeric(rows["mtu"].astype(object), errors="coerce").to_numpy()

@@ -202,8 +202,9 @@ def _stall_rows(lines, pos: np.ndarray, g: pl.DataFrame, spans) -> pd.DataFrame:
             "totalconn": g["totalconn"].cast(pl.Int64, strict=False).to_numpy(),
             "smallwinpct": g["smallwin"].cast(pl.Int64, strict=False).to_numpy(),
             "writeblkpct": g["writeblk"].cast(pl.Int64, strict=False).to_numpy(),
-            "duration_s": pd.to_numeric(pd.Series(dur, dtype=object)),
-            "correlator": pd.to_numeric(pd.Series(cor, dtype=object)),
+            # a number too long for Python's int() (or for 64 bits) is no number: null
+            "duration_s": pd.to_numeric(pd.Series(dur, dtype=object), errors="coerce"),
+            "correlator": pl.Series(cor, dtype=pl.String).cast(pl.Int64, strict=False).to_numpy(),
             "action": g["action"].to_list(),
         }
     )
