@@ -62,8 +62,10 @@ def _pair(label: str, local: str, remote: str, comma_col: int = 43, end: int = 6
     return left + remote.rjust(end - len(left))
 
 
-def _connection(rng: random.Random, t0: float, date: str) -> tuple[list[str], float, int]:
-    """One summary block + packet table; returns (lines, end time, packet count)."""
+def _connection(rng: random.Random, t0: float, date: str,
+                packets: int | None = None) -> tuple[list[str], float, int]:  # fmt: skip
+    """One summary block + packet table (about ``packets`` rows when given); returns
+    (lines, end time, packet count)."""
     local_is_server = rng.random() < 0.7
     app, port = rng.choice(APPS)
     lport = port if local_is_server else rng.randrange(1025, 65535)
@@ -71,7 +73,7 @@ def _connection(rng: random.Random, t0: float, date: str) -> tuple[list[str], fl
     v6 = rng.random() < 0.1
     lip, rip = _ip(rng, v6), _ip(rng, v6)
     n_target = int(rng.paretovariate(1.2) * 20)
-    n_target = max(4, min(n_target, 3000))
+    n_target = max(4, min(n_target, 3000)) if packets is None else max(4, packets)
     # ---- packet table ----------------------------------------------------------------
     rows: list[tuple] = []  # (hdr, io, flag, seq, ack, win, dlen, delta)
     lseq, rseq = rng.randrange(2**32), rng.randrange(2**32)
@@ -208,6 +210,26 @@ def write(path, size: int, seed: int = 0) -> dict:
             n_pkt += npk
             n_lines += len(lines)
     return {"bytes": written, "lines": n_lines, "sessions": n_conn, "packets": n_pkt}
+
+
+def write_long(path, packets: int, seed: int = 0) -> dict:
+    """A report whose middle connection has a packet table of about ``packets`` rows (one
+    long transfer: no summary block for many MB), starting ten minutes before midnight so
+    that its clock passes 00:00; an ordinary connection before and after it."""
+    rng = random.Random(seed)
+    date = "2007/08/24"
+    lines = header(date)
+    t = 23 * 3600 + 50 * 60.0
+    n_pkt = 0
+    for n in (None, packets, None):
+        block, t_end, npk = _connection(rng, t, date, n)
+        lines += block
+        n_pkt += npk
+        t = t_end + 1.0
+    text = "\n".join(lines) + "\n"
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return {"bytes": len(text.encode()), "lines": len(lines), "sessions": 3, "packets": n_pkt}
 
 
 register(

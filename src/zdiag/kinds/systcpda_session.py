@@ -23,13 +23,14 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
 from zdiag.decode import lines_series
-from zdiag.grammar import MATCH_GROUP, by_distinct, extract, matches, row_regex
+from zdiag.grammar import MATCH_GROUP, by_distinct, extract, line_pattern, matches, row_regex
 from zdiag.kinds import systcpda_common as common
 from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -238,12 +239,15 @@ def _summary_fields(s: pl.Series, todo: np.ndarray, acct: Accounting) -> _Fields
     return fields
 
 
-def _sessions(fields: _Fields) -> tuple[pl.DataFrame, np.ndarray]:
+def _sessions(
+    fields: _Fields, pkt_idx: np.ndarray | None = None
+) -> tuple[pl.DataFrame, np.ndarray]:
     """Fold the summary fields, in file order, into one row per connection block.
 
-    A block starts at the first field, and at every field whose key the current block has
-    already (the next connection's summary). Returns the blocks (one column per key, in
-    the order first seen) and each block's first line index.
+    A block starts at the first field, at every field whose key the current block has
+    already (the next connection's summary), and at the first field after packet rows (a
+    block's packet table is its last part). Returns the blocks (one column per key, in the
+    order first seen) and each block's first line index.
     """
     prim = [(key, idx) for key, place, idx, _ in fields.items if place == 0]
     if not prim:
@@ -253,11 +257,15 @@ def _sessions(fields: _Fields) -> tuple[pl.DataFrame, np.ndarray]:
     pcode = np.concatenate([np.full(len(idx), keys.index(key)) for key, idx in prim])
     order = np.argsort(pidx, kind="stable")
     pidx, codes = pidx[order], pcode[order].tolist()
+    if pkt_idx is not None and len(pkt_idx):  # packet rows between a field and the one before
+        below = np.r_[False, np.diff(np.searchsorted(pkt_idx, pidx)) > 0].tolist()
+    else:
+        below = [False] * len(codes)
     starts: list[int] = []
     seen = 0
     for e, c in enumerate(codes):
         bit = 1 << c
-        if e == 0 or seen & bit:
+        if e == 0 or seen & bit or below[e]:
             starts.append(e)
             seen = bit
         else:
@@ -300,7 +308,7 @@ def prepare_chunk(lines, acct: Accounting) -> dict:
     # a heading never matches the packet pattern: look for headings among the other lines
     others = np.flatnonzero(~matched)
     heading_idx = others[_matches(s.gather(others), row_regex(GRAMMAR, "detail_heading"))]
-    sess_pl, block_starts = _sessions(fields)
+    sess_pl, block_starts = _sessions(fields, pkt_idx)
     return {
         "rows": pk.filter(pl.Series(is_pkt)).drop(MATCH_GROUP),
         "pkt_idx": pkt_idx,
@@ -312,12 +320,14 @@ def prepare_chunk(lines, acct: Accounting) -> dict:
 
 
 def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Parse one piece of a report that the pipeline cut just before a summary block.
+    """Parse one piece of a report that the pipeline cut just before a summary block, or
+    inside a packet table that runs on for more than a piece (:class:`_CutPoints`).
 
     ``state`` carries what a piece needs from the ones before it: ``line0`` (its first line's
     0-based number in the file), ``blocks`` and ``tables`` (connection blocks and packet
     tables seen so far, which number the ``session<k>@<line>`` and ``table<k>`` ids) and
-    ``date`` (the last date mark, for packets whose block prints no First timestamp).
+    ``date`` (the last date mark, for packets whose block prints no First timestamp) and
+    ``carry`` (the last connection and table, for packets above the piece's first block).
     Returns the tables (lines numbered within the piece) and the state for the next piece.
     With ``state["polars"]`` true, ``packets`` is returned as a polars frame (same columns
     and values; :func:`to_pandas` gives the pandas one). ``state["prepared"]`` is this
@@ -333,8 +343,13 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
     marks = _mark_days(prep["date_marks"])
     if state.get("date") is not None:
         marks[-1] = state["date"]
-    packets, n_tables = _packets(prep["rows"], prep["pkt_idx"], prep["heading_idx"], block_starts,
-                                 sess, marks, state.get("tables", 0))  # fmt: skip
+    carry = state.get("carry") or {}
+    packets, n_tables, last = _packets(prep["rows"], prep["pkt_idx"], prep["heading_idx"],
+                                       block_starts, sess, marks, state.get("tables", 0), carry)  # fmt: skip
+    if len(block_starts) and "first_ts" in sess.columns:  # the last block's day goes on too
+        day = sess.get_column("first_ts").to_numpy()[-1].astype("datetime64[D]")
+        if not np.isnat(day):
+            marks.setdefault(int(block_starts[-1]), day)
     if not state.get("polars"):  # zdiag.stream may take the polars frame (parquet via Arrow)
         packets = to_pandas(packets)
     out = {"packets": packets}
@@ -344,6 +359,9 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         "blocks": state.get("blocks", 0) + len(block_starts),
         "tables": state.get("tables", 0) + n_tables,
         "date": marks[max(marks)] if marks else None,
+        # a piece may end inside a packet table (see _CutPoints): its connection and
+        # table go on in the next piece
+        "carry": _carry(sess, block_starts, prep["heading_idx"], prep["pkt_idx"], carry, last),
     }
     return out, after
 
@@ -392,20 +410,26 @@ def _conn_ids(sess: pl.DataFrame, k0: int = 0, line0: int = 0) -> pl.Series:
     ).to_series()
 
 
-def _block_column(sess: pl.DataFrame, col: str, dtype) -> pl.Series:
-    """One value per block and a trailing null (for packets above every block)."""
-    return _block_col(sess, col, dtype).extend_constant(None, 1)
+def _block_column(sess: pl.DataFrame, col: str, dtype, held: dict) -> pl.Series:
+    """One value per block and one more for the packets above every block: the carried
+    block's (``held``), else null."""
+    return _block_col(sess, col, dtype).extend_constant(held.get(col), 1)
 
 
-def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: dict, t0: int = 0):
+def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: dict, t0: int = 0,
+             carry: dict | None = None):  # fmt: skip
     """The packets table, built column-wise in polars (a polars frame).
 
     ``marks`` ({line index: day}) gains the First timestamp day of every block that has
-    packets. Returns the table and the number of packet tables seen.
+    packets. ``carry`` (:func:`_carry` of the piece before, when the report was cut inside
+    a packet table): the packets above the piece's first block belong to its block, and the
+    first of them continue its table unless a heading or a drop in the packet number says
+    otherwise. Returns the table and the number of packet tables it starts.
     """
     n = len(p)
     if n == 0:
-        return pl.DataFrame({"line": pl.Series([], dtype=pl.Int64)}), 0
+        return pl.DataFrame({"line": pl.Series([], dtype=pl.Int64)}), 0, None
+    carry = carry or {}
     nums = p.select(  # one select: polars casts the columns in parallel
         pl.col("nr").cast(pl.Int64, strict=False),
         pl.col("delta").cast(pl.Float64, strict=False).alias("delta_s"),
@@ -415,9 +439,18 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: d
     # a new table starts after each heading, and wherever the packet number drops
     # (a table without a heading right after another one)
     heading_before = np.searchsorted(heading_idx, pkt_idx, side="right")
-    new_table = np.r_[True, (np.diff(heading_before) > 0) | (np.diff(nr_np) < 0)]
-    table_no = np.cumsum(new_table)
     nb = len(block_starts)
+    # the first packet goes on with the table the piece before ended in, if it had one: no
+    # heading or block above it since, and its number does not drop
+    goes_on = (
+        carry.get("nr") is not None
+        and not carry.get("fresh")
+        and heading_before[0] == 0
+        and not (nb and block_starts[0] < pkt_idx[0])
+        and nr_np[0] >= carry["nr"]
+    )
+    new_table = np.r_[not goes_on, (np.diff(heading_before) > 0) | (np.diff(nr_np) < 0)]
+    table_no = np.cumsum(new_table)  # 0: the carried table
     blk = np.searchsorted(block_starts, pkt_idx, side="right") - 1 if nb else np.full(n, -1)
 
     if nb and "first_ts" in sess.columns:  # a block's own date wins over the ones above it
@@ -425,18 +458,21 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: d
         used = np.unique(blk[blk >= 0])
         used = used[~np.isnat(days[used])]
         marks.update(zip(block_starts[used].tolist(), days[used].tolist(), strict=True))
-    ts = _timestamps(pkt_idx, marks, p["time"], table_no)
+    ts, clock = _timestamps(pkt_idx, marks, p["time"], table_no,
+                            (carry.get("secs"), carry.get("days", 0)) if goes_on else None)  # fmt: skip
     inbound = (p["io"] == "I").fill_null(False).to_numpy()
     # the connection's columns: one gather from the blocks stacked twice (outbound rows, then
     # inbound rows with source and destination swapped), plus a null row each for packets
     # above every block
-    conn_b = _block_column(sess, "conn", pl.String)
+    # (the row after the blocks: the carried block, or nulls)
+    held = carry.get("block") or {}
+    conn_b = _block_column(sess, "conn", pl.String, held)
     lip, rip = (
-        _block_column(sess, "local_ip", pl.String),
-        _block_column(sess, "remote_ip", pl.String),
+        _block_column(sess, "local_ip", pl.String, held),
+        _block_column(sess, "remote_ip", pl.String, held),
     )
-    lport = _block_column(sess, "local_port", pl.Int64)
-    rport = _block_column(sess, "remote_port", pl.Int64)
+    lport = _block_column(sess, "local_port", pl.Int64, held)
+    rport = _block_column(sess, "remote_port", pl.Int64, held)
     sides = pl.DataFrame({"conn": conn_b, "local_ip": lip, "local_port": lport, "remote_ip": rip,
                           "remote_port": rport})  # fmt: skip
     stacked = pl.concat(
@@ -478,7 +514,36 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: d
             p.get_column("ibm_flag"),
         ]
     )
-    return frame, int(table_no[-1])
+    last = n - 1
+    carry_out = {"nr": int(nr_np[last]), "secs": clock[0], "days": clock[1]}
+    return frame, int(table_no[-1]), carry_out
+
+
+def _carry(sess: pl.DataFrame, block_starts, heading_idx, pkt_idx, before: dict,
+           packets: dict | None) -> dict:  # fmt: skip
+    """What the next piece needs to go on with this one's last connection and table: the
+    last block's connection columns (or the carried ones, when the piece has no block),
+    the last packet's number, clock and day offset, and whether a heading or a block comes
+    after that packet (then the next piece's first packet starts a table of its own)."""
+    out = dict(before)
+    if len(block_starts):
+        row = sess.row(len(block_starts) - 1, named=True)
+        out["block"] = {c: row.get(c) for c in _CARRIED}
+    if packets is not None:
+        out.update(packets)
+        last_pkt = int(pkt_idx[-1])
+    else:
+        last_pkt = -1
+    after = [int(heading_idx[-1])] if len(heading_idx) else []
+    after += [int(block_starts[-1])] if len(block_starts) else []
+    out["fresh"] = bool(after and max(after) > last_pkt) or (
+        packets is None and before.get("fresh", False)
+    )
+    return out
+
+
+#: the block columns a packet takes from its connection
+_CARRIED = ("conn", "local_ip", "local_port", "remote_ip", "remote_port")
 
 
 _DIRECTIONS = pl.Series("direction", ["out", "in"], dtype=pl.String)
@@ -535,11 +600,13 @@ def _mark_days(date_marks: dict[int, str]) -> dict:
 
 
 def _timestamps(pkt_idx: np.ndarray, marks: dict[int, str], time: pl.Series,
-                table_no: np.ndarray) -> pl.Series:  # fmt: skip
+                table_no: np.ndarray, before: tuple | None = None) -> tuple[pl.Series, tuple]:  # fmt: skip
     """Join date and clock; add a day when the clock goes back by more than 12 hours.
 
     Each packet takes the most recent date mark above it (a ``****`` date line or its
-    block's First timestamp), else NO_DATE.
+    block's First timestamp), else NO_DATE. ``before``: (seconds of day, days added) of the
+    packet just above the first one, when the first goes on with its table (a report cut
+    inside a table). Returns the times and the last packet's (seconds of day, days added).
     """
     n = len(pkt_idx)
     if marks:
@@ -563,15 +630,25 @@ def _timestamps(pkt_idx: np.ndarray, marks: dict[int, str], time: pl.Series,
     tod_us = np.where(tod_ok, ((h * 60 + m) * 60 + sec) * 1_000_000 + frac, 0).astype(np.int64)
     ok = date_ok & tod_ok
     secs = np.where(ok, (tod_us % _US_PER_DAY) / 1e6, np.nan)  # a leap second rolls over
-    back = np.r_[False, np.diff(secs) < -43200] & np.r_[False, np.diff(table_no) == 0]
+    if before is not None:  # the table goes on from the piece before: its last packet first
+        prev = np.nan if before[0] is None else before[0]
+        secs_x, tables_x = np.r_[prev, secs], np.r_[table_no[0], table_no]
+    else:
+        secs_x, tables_x = secs, table_no
+    back = np.r_[False, np.diff(secs_x) < -43200] & np.r_[False, np.diff(tables_x) == 0]
     run = np.cumsum(back)
-    starts = np.r_[0, np.flatnonzero(np.diff(table_no) != 0) + 1]
-    lens = np.diff(np.r_[starts, n])
+    starts = np.r_[0, np.flatnonzero(np.diff(tables_x) != 0) + 1]
+    lens = np.diff(np.r_[starts, len(secs_x)])
     days = run - np.repeat(run[starts] - back[starts], lens)
+    if before is not None:
+        days[: lens[0]] += before[1]
+        days = days[1:]
     out = date_us + tod_us + days * _US_PER_DAY
     valid = ok & has
     stamp = pl.Series("ts", np.where(valid, out, 0)).cast(pl.Datetime("us"))
-    return pl.select(pl.when(pl.Series(valid)).then(stamp).alias("ts")).to_series()
+    last = float(secs[-1]) if n else np.nan
+    clock = (None if np.isnan(last) else last, int(days[-1]) if n else 0)
+    return pl.select(pl.when(pl.Series(valid)).then(stamp).alias("ts")).to_series(), clock
 
 
 def _clock_text(t: pl.Series) -> tuple[np.ndarray, ...]:
@@ -617,6 +694,24 @@ def _clock(t: pl.Series) -> tuple[np.ndarray, ...] | None:
     return (h, m, s, frac) if ok.all() else None
 
 
+class _CutPoints:
+    """Where :mod:`zdiag.stream` may cut a large report: before a summary block (its
+    ``Local Ip Address:`` line), and where no block starts in the rest of the buffer (one
+    connection whose packet table runs on for more than a piece), before a packet row (the
+    grammar's ``packet_row``). :func:`parse_chunk` carries the connection and the table
+    over such a cut."""
+
+    _block = re.compile(rb"^ *Local Ip Address:", re.MULTILINE)
+
+    def search(self, buf, pos: int):
+        return self._block.search(buf, pos) or _packet_line().search(buf, pos)
+
+
+@cache
+def _packet_line() -> re.Pattern[bytes]:
+    return line_pattern(GRAMMAR, "packet_row")
+
+
 def detect(head: list[str]) -> float:
     text = "\n".join(head)
     score = 0.0
@@ -646,9 +741,9 @@ register(
         "line rules over the remaining lines",
         extra={
             "lines": "series",
-            # the pipeline may cut a large report just before a summary block and parse the
-            # pieces one by one (memory stays bounded); see zdiag.stream
-            "chunk_marker": b"Local Ip Address:",
+            # the pipeline may cut a large report just before a summary block, or inside a
+            # long packet table, and parse the pieces one by one (memory stays bounded)
+            "chunk_marker": _CutPoints(),
             "parse_chunk": parse_chunk,
             "prepare_chunk": prepare_chunk,
         },
