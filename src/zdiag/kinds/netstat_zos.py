@@ -30,13 +30,14 @@ over block starts, and the per-block fields are pivoted from a long frame (no pe
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import polars as pl
 
 from zdiag.decode import lines_series
-from zdiag.grammar import row_regex
+from zdiag.grammar import line_pattern, row_regex
 from zdiag.kinds import netstat_common as nc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind, null_array
 from zdiag.kinds.registry import register
@@ -201,6 +202,16 @@ def _carry_after(snaps: pd.DataFrame, carry: dict) -> dict:
             "days": int((last.normalize() - pd.Timestamp(nc.NO_DATE)).days)}  # fmt: skip
 
 
+def _last_snapshot(snaps: pd.DataFrame) -> dict | None:
+    """The snapshot the next piece's first lines belong to (until a title of its own), as
+    a row above that piece (``idx`` -1)."""
+    if not len(snaps):
+        return None
+    row = snaps.iloc[-1].to_dict()
+    row["idx"] = -1
+    return row
+
+
 def _take(values: np.ndarray, k: np.ndarray) -> np.ndarray:
     """values[k] where k >= 0, else None (also when values is empty)."""
     if not len(values):
@@ -252,9 +263,11 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
 
 
 def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Parse one piece of a report that the pipeline cut just before a title line (so no
-    block or section spans two pieces). ``state`` carries ``clock`` and ``days``: the last
-    snapshot clock before this piece and the days its date has rolled (see module doc).
+    """Parse one piece of a report that the pipeline cut just before a title line, or
+    inside a snapshot longer than a piece just before a connection (:class:`_CutPoints`; no
+    block spans two pieces). ``state`` carries ``clock`` and ``days`` (the last snapshot
+    clock before this piece and the days its date has rolled, see module doc) and ``snap``
+    (that snapshot: its stack, release and time, for lines above this piece's first title).
     Returns the tables (lines numbered within the piece) and the state for the next piece.
     """
     s = _series(lines)
@@ -264,6 +277,12 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         acct.layout(m[rule]["idx"].to_numpy())
     snaps = _snapshots(m, state)
     carry = _carry_after(snaps, state)
+    titles = snaps
+    if state.get("snap") is not None:  # cut inside a snapshot: its title is in a piece before
+        head = pd.DataFrame([state["snap"]])
+        snaps = pd.concat([head, snaps], ignore_index=True) if len(snaps) else head
+        snaps["snapshot_ts"] = pd.to_datetime(snaps["snapshot_ts"]).astype("datetime64[us]")
+    carry["snap"] = _last_snapshot(snaps)
     for rule in ("title_line", "legacy_title", "console_title"):
         if rule in m:
             acct.parsed(m[rule]["idx"].to_numpy())
@@ -334,8 +353,8 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         opening = first.filter(pl.col("bt").is_not_null())
         add_start(opening["idx"].to_numpy(), opening["bt"].to_numpy())
     # title lines close blocks too (a block never spans snapshots)
-    if len(snaps):
-        add_start(snaps["idx"], "none")
+    if len(titles):
+        add_start(titles["idx"], "none")
 
     blocks = (pd.concat(starts, ignore_index=True) if starts else
               pd.DataFrame({"idx": np.array([], dtype=np.int64), "btype": [], "section": []}))  # fmt: skip
@@ -666,6 +685,27 @@ CHUNK_AT = re.compile(
     rb"(?m)^[ \t]*(?:EZ[ZDAB]\d{4}[IEWAD][ \t]+)?MVS TCP/IP NETSTAT CS V\d+R\d+(?:\.\d+)?"
     rb"[ \t]+TCPIP Name:[ \t]*[A-Za-z@#$][A-Za-z0-9@#$]{0,7}[ \t]+\d{1,2}:\d\d:\d\d[ \t]*\r?$"
 )
+
+
+class _CutPoints:
+    """Where :mod:`zdiag.stream` may cut a large report: before a snapshot's title line
+    (:data:`CHUNK_AT`), and where no title follows in the rest of the buffer (one snapshot of
+    a busy stack runs on for many MB), before a connection: a NETSTAT ALL block's
+    ``Client Name:`` line (the block start of :data:`BLOCK_START`) or a connection row (the
+    grammar's ``conn_row``). :func:`parse_chunk` carries the snapshot over such a cut."""
+
+    _client = re.compile(rb"(?m)^[ \t]*(?:EZ[ZDAB]\d{4}[IEWAD][ \t]+)?Client(?:[ \t]+Name)?[ \t]*:")
+
+    def search(self, buf, pos: int):
+        return (CHUNK_AT.search(buf, pos) or self._client.search(buf, pos)
+                or _conn_row_line().search(buf, pos))  # fmt: skip
+
+
+@cache
+def _conn_row_line() -> re.Pattern[bytes]:
+    return line_pattern(GRAMMAR, "conn_row")
+
+
 _TITLE = re.compile(r"MVS TCP/IP NETSTAT CS V\d+R\d+\s+TCPIP Name:\s*\S+\s+\d{1,2}:\d\d:\d\d")
 _CONSOLE = re.compile(r"^\s*EZ[ZD]\d{4}I\s+NETSTAT CS V\d+R\d+")
 _LEGACY = re.compile(r"^\s*MVS TCP/IP Netstat V\d+R\d+")
@@ -701,7 +741,7 @@ register(
             "lines": "series",
             # large files are cut before a snapshot's title line and parsed piece by piece
             # (memory stays bounded); see zdiag.stream
-            "chunk_marker": CHUNK_AT,
+            "chunk_marker": _CutPoints(),
             "parse_chunk": parse_chunk,
         },
         path="every line rule compiled from the grammar and run vectorised (polars); blocks by "
