@@ -19,7 +19,11 @@ how much payload the segment carried. Reported:
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -114,7 +118,10 @@ def main() -> None:
     ap.add_argument("--packets", type=int, default=1_000_000)
     ap.add_argument("--conns", type=int, default=2000)
     ap.add_argument("--keep", type=Path, default=None, help="directory to keep the pcap in")
+    ap.add_argument("--json", type=Path, default=ROOT / "bench" / "tcp_analysis.json",
+                    help="where to write the figures (default bench/tcp_analysis.json)")  # fmt: skip
     args = ap.parse_args()
+    load = os.getloadavg()
 
     tmp = Path(tempfile.mkdtemp(prefix="zdiag-bench-"))
     pcap = (args.keep or tmp) / f"tcp_{args.packets}.pcap"
@@ -155,6 +162,30 @@ def main() -> None:
         print(f"ratio tshark / zdiag end to end: {t_tshark / t_parse:.2f}x")
     else:
         print("tshark not installed: no comparison")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"zdiag peak RSS (parse and analysis, in process): {peak:,.0f} MB")
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": load,
+        },  # fmt: skip
+        "pcap": {
+            "packets": n,
+            "connections": int(got["conn"].nunique()),
+            "bytes": pcap.stat().st_size,
+            "flagged": flagged,
+        },  # fmt: skip
+        "zdiag_analysis_seconds": round(t_analysis, 3),
+        "zdiag_end_to_end_seconds": round(t_parse, 3),
+        "zdiag_peak_rss_mb": round(peak, 1),
+        "tshark_expert_seconds": None if t_tshark is None else round(t_tshark, 3),
+        "tshark_over_zdiag_analysis": None if t_tshark is None else round(t_tshark / t_analysis, 2),
+        "tshark_over_zdiag_end_to_end": None if t_tshark is None else round(t_tshark / t_parse, 2),
+    }
+    args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"written {args.json}")
     if args.keep is None:
         shutil.rmtree(tmp, ignore_errors=True)
 
