@@ -102,9 +102,3 @@ def test_any_mapping_same_positions(data, style):
         yamlpos._FAST = saved
     _same(fast, slow)
 
-
-def test_message_templates_same_with_either_parser():
-    from zdiag.resources import data_dir
-
-    text = (data_dir("grammars") / "messages" / "templates.yaml").read_text(encoding="utf-8")
-    assert yaml.load(text, Loader=yaml.CSafeLoader) == yaml.load(text, Loader=yaml.SafeLoader)
