@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tools.pieces import assert_same_parse, parse_in_pieces, pieces
 
 import zdiag
-from zdiag import stream
-from zdiag.kinds import registry
 
 KIND = "netstat.zos"
 NS = Path(__file__).resolve().parents[1] / "fixtures" / "netstat"
@@ -50,31 +48,12 @@ def whole(report):
     return zdiag.parse([report], kind=KIND)
 
 
-def _in_pieces(path: Path, chunk: int):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(stream, "MIN_BYTES", 0)
-        mp.setattr(stream, "CHUNK_BYTES", chunk)
-        mp.setattr(stream, "HEAD_BYTES", max(chunk, 4096))
-        return zdiag.parse([path], kind=KIND)
-
-
-def _same(a, b) -> None:
-    assert sorted(a) == sorted(b)
-    for name in a:
-        if name != "files":
-            pd.testing.assert_frame_equal(a[name], b[name], obj=name)
-    cols = ["lines", "parsed", "layout", "unrecognised", "sha256", "error", "error_line"]
-    assert a["files"][cols].equals(b["files"][cols])
-
-
 def test_snapshots_are_cut_inside(report):
-    marker = registry.get(KIND).extra["chunk_marker"]
-    with open(report, "rb") as fh:
-        pieces = list(stream.iter_pieces(fh.read, marker, 8_000))
-    assert b"".join(pieces) == report.read_bytes()
-    titled = [p for p in pieces if b"MVS TCP/IP NETSTAT" in p]
-    assert len(pieces) > 15 and len(titled) <= 4
-    assert max(len(p) for p in pieces) < 3 * 8_000
+    got = pieces(report, KIND, 8_000)
+    assert b"".join(got) == report.read_bytes()
+    titled = [p for p in got if b"MVS TCP/IP NETSTAT" in p]
+    assert len(got) > 15 and len(titled) <= 4
+    assert max(len(p) for p in got) < 3 * 8_000
 
 
 def test_whole_parse_stamps_every_connection(whole):
@@ -88,7 +67,7 @@ def test_whole_parse_stamps_every_connection(whole):
 
 @pytest.mark.parametrize("chunk", [9_000, 40_000])
 def test_cut_inside_a_snapshot_equals_whole(report, whole, chunk):
-    _same(whole, _in_pieces(report, chunk))
+    assert_same_parse(whole, parse_in_pieces(report, KIND, chunk))
 
 
 @settings(
@@ -96,4 +75,4 @@ def test_cut_inside_a_snapshot_equals_whole(report, whole, chunk):
 )
 @given(st.integers(6_000, 80_000))
 def test_any_piece_size_equals_whole(report, whole, chunk):
-    _same(whole, _in_pieces(report, chunk))
+    assert_same_parse(whole, parse_in_pieces(report, KIND, chunk))

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tools.pieces import assert_same_parse, parse_in_pieces, pieces
 
 import zdiag
 from zdiag import stream
-from zdiag.kinds import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,33 +37,12 @@ def whole(report):
     return zdiag.parse([report], kind=KIND)
 
 
-def _in_pieces(path: Path, chunk: int):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(stream, "MIN_BYTES", 0)
-        mp.setattr(stream, "CHUNK_BYTES", chunk)
-        mp.setattr(stream, "HEAD_BYTES", max(chunk, 4096))
-        return zdiag.parse([path], kind=KIND)
-
-
-def _pieces(path: Path, chunk: int) -> list[bytes]:
-    marker = registry.get(KIND).extra["chunk_marker"]
-    with open(path, "rb") as fh:
-        return list(stream.iter_pieces(fh.read, marker, chunk))
-
-
-def _same(a, b) -> None:
-    for name in ("packets", "sessions", "unrecognised"):
-        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
-    cols = ["lines", "parsed", "layout", "unrecognised", "sha256", "error", "error_line"]
-    assert a["files"][cols].equals(b["files"][cols])
-
-
 def test_the_long_table_is_cut_inside(report):
-    pieces = _pieces(report, 20_000)
-    assert b"".join(pieces) == report.read_bytes()
-    inside = [p for p in pieces[1:] if not p.lstrip(b" ").startswith(b"Local Ip Address:")]
+    got = pieces(report, KIND, 20_000)
+    assert b"".join(got) == report.read_bytes()
+    inside = [p for p in got[1:] if not p.lstrip(b" ").startswith(b"Local Ip Address:")]
     assert len(inside) > 10  # cut before packet rows, not only before blocks
-    assert max(len(p) for p in pieces) < 3 * 20_000  # no piece holds the whole table
+    assert max(len(p) for p in got) < 3 * 20_000  # no piece holds the whole table
 
 
 def test_whole_parse_reads_the_long_connection(whole):
@@ -81,7 +60,7 @@ def test_whole_parse_reads_the_long_connection(whole):
 
 @pytest.mark.parametrize("chunk", [6_000, 77_777])
 def test_cut_inside_the_table_equals_whole(report, whole, chunk):
-    _same(whole, _in_pieces(report, chunk))
+    assert_same_parse(whole, parse_in_pieces(report, KIND, chunk))
 
 
 @settings(
@@ -89,7 +68,7 @@ def test_cut_inside_the_table_equals_whole(report, whole, chunk):
 )
 @given(st.integers(4_000, 60_000))
 def test_any_piece_size_equals_whole(report, whole, chunk):
-    _same(whole, _in_pieces(report, chunk))
+    assert_same_parse(whole, parse_in_pieces(report, KIND, chunk))
 
 
 def test_parquet_of_pieces_holds_the_same_packets(report, whole, tmp_path, monkeypatch):

@@ -101,4 +101,3 @@ def test_any_mapping_same_positions(data, style):
     finally:
         yamlpos._FAST = saved
     _same(fast, slow)
-
