@@ -230,6 +230,34 @@ def _record_offsets(data: bytes, order: str) -> np.ndarray | None:
     return np.asarray(out, dtype=np.int64) if at == end and out else None
 
 
+class _Bytes:
+    """Integers read at many offsets of a capture's bytes at once (numpy); an offset past
+    the end reads the last byte (the masks that use such reads exclude those frames)."""
+
+    def __init__(self, data: bytes, order: str):
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.last = len(self.buf) - 1
+        self.order = order
+
+    def u8(self, pos: np.ndarray) -> np.ndarray:
+        return self.buf[np.minimum(pos, self.last)].astype(np.int64)
+
+    def be(self, pos: np.ndarray, width: int) -> np.ndarray:
+        """Big-endian (network order) unsigned integers of ``width`` bytes."""
+        v = np.zeros(len(pos), dtype=np.int64)
+        for k in range(width):
+            v = (v << 8) | self.u8(pos + k)
+        return v
+
+    def rec(self, pos: np.ndarray) -> np.ndarray:
+        """A 4-byte record header field, in the file's byte order."""
+        if self.order == ">":
+            return self.be(pos, 4)
+        return (
+            self.u8(pos) | self.u8(pos + 1) << 8 | self.u8(pos + 2) << 16 | self.u8(pos + 3) << 24
+        )
+
+
 def _fast_parse(data: bytes):
     """:func:`parse_bytes` for a classic microsecond pcap (either byte order) of Ethernet or
     raw IP frames, reading the record headers in one pass and the IP/TCP headers of all
@@ -252,24 +280,9 @@ def _fast_parse(data: bytes):
     offs = _record_offsets(data, order)
     if offs is None:
         return None
-    buf = np.frombuffer(data, dtype=np.uint8)
-    last = len(buf) - 1
-
-    def u8(pos):
-        return buf[np.minimum(pos, last)].astype(np.int64)
-
-    def be(pos, width):
-        v = np.zeros(len(pos), dtype=np.int64)
-        for k in range(width):
-            v = (v << 8) | u8(pos + k)
-        return v
-
-    def rec(pos):  # a record header field, in the file's byte order
-        return be(pos, 4) if order == ">" else (u8(pos) | u8(pos + 1) << 8 | u8(pos + 2) << 16
-                                                 | u8(pos + 3) << 24)  # fmt: skip
-
-    n = len(offs)
-    caplen = rec(offs + 8)
+    cap = _Bytes(data, order)
+    u8, be = cap.u8, cap.be
+    caplen = cap.rec(offs + 8)
     p = offs + 16  # the frame
     b = p + l2  # its IP header
     if l2:
@@ -286,74 +299,66 @@ def _fast_parse(data: bytes):
     plen = be(b + 4, 2)
     tcp4 = v4 & (u8(b + 9) == 6) & ((be(b + 6, 2) & 0x1FFF) == 0) & (ip_len - 20 - 4 * doff >= 0)
     tcp6 = v6 & (u8(b + 6) == 6) & (plen >= 20) & (plen - 4 * doff >= 0)
-    fast = (tcp4 | tcp6) & (doff >= 5) & ((flags & _TH_SYN) == 0)
+    fast = np.flatnonzero((tcp4 | tcp6) & (doff >= 5) & ((flags & _TH_SYN) == 0))
+    v4f, tf, bf = v4[fast], t[fast], b[fast]
+    values = {
+        "ts": cap.rec(offs[fast]) + cap.rec(offs[fast] + 4) / 1e6,  # as dpkt: sec + usec / 1e6
+        "src_ip": _packed_text(cap.buf, bf + np.where(v4f, 12, 8), v4f),
+        "dst_ip": _packed_text(cap.buf, bf + np.where(v4f, 16, 24), v4f),
+        "src_port": be(tf, 2), "dst_port": be(tf + 2, 2), "flags": flags[fast],
+        "seq": be(tf + 4, 4), "ack_num": be(tf + 8, 4), "window": be(tf + 14, 2),
+        "data_len": np.where(v4f, ip_len[fast] - 20, plen[fast]) - 4 * doff[fast],
+        "ip_id": np.where(v4f, be(bf + 4, 2), np.nan),
+    }  # fmt: skip
 
     # the other frames, one by one as the dpkt path reads them
     bad: list[tuple[int, str]] = []
-    slow_rows: dict[int, tuple] = {}
-    for i in np.flatnonzero(~fast).tolist():
-        at, cap = int(p[i]), int(caplen[i])
+    slow: dict[int, tuple] = {}
+    is_fast = np.zeros(len(offs), dtype=bool)
+    is_fast[fast] = True
+    for i in np.flatnonzero(~is_fast).tolist():
+        at = int(p[i])
         sec, usec = struct.unpack_from(order + "II", data, int(offs[i]))
-        ts = sec + (usec / 1e6)
         try:
-            row = _row(i + 1, ts, data[at : at + cap], linktype)
+            row = _row(i + 1, sec + (usec / 1e6), data[at : at + int(caplen[i])], linktype)
         except Exception as exc:  # noqa: BLE001 - as in the dpkt path
             row = f"frame truncated or not decodable ({type(exc).__name__})"
         if isinstance(row, str):
             bad.append((i, row))
         else:
-            slow_rows[i] = row
-    keep = fast.copy()
-    keep[list(slow_rows)] = True
-    rows = np.flatnonzero(keep)
-    cols = _fast_columns(buf, offs, rows, fast, slow_rows, v4, b, t, ip_len, plen, doff, flags,
-                         order, rec, be, u8)  # fmt: skip
-    acct = Accounting(n)
+            slow[i] = row
+    rows = np.union1d(fast, np.fromiter(slow, dtype=np.int64, count=len(slow)))
+    acct = Accounting(len(offs))
     acct.parsed(rows)
     for idx, reason in bad:
         acct.unrecognised(idx, reason)
-    return {"packets": _packets(cols)}, acct
+    return {"packets": _packets(_merged(rows, is_fast[rows], values, slow))}, acct
 
 
-def _fast_columns(buf, offs, rows, fast, slow_rows, v4, b, t, ip_len, plen, doff, flags, order,
-                  rec, be, u8) -> dict:  # fmt: skip
-    """:data:`_COLUMNS` for the parsed frames (``rows``, in frame order): numpy reads for the
-    fast frames, the dpkt rows for the others; addresses as text."""
-    m = len(rows)
-    f = fast[rows]
-    fr = rows[f]  # fast frames
-    sl = rows[~f]  # dpkt frames
-    nan = np.full(m, np.nan)
+def _merged(rows: np.ndarray, from_numpy: np.ndarray, values: dict, slow: dict) -> dict:
+    """:data:`_COLUMNS` for the parsed frames ``rows`` (in frame order): ``values`` for those
+    read with numpy, the dpkt rows (``slow``) for the others; addresses as text, a missing
+    number as NaN."""
+    dpkt_rows = [slow[i] for i in rows[~from_numpy].tolist()]
     cols: dict = {"frame": rows + 1}
-    sec = rec(offs[fr]).astype(np.float64)
-    usec = rec(offs[fr] + 4).astype(np.float64)
-    ts = nan.copy()
-    ts[f] = sec + usec / 1e6
-    num = {"src_port": be(t[fr], 2), "dst_port": be(t[fr] + 2, 2), "flags": flags[fr],
-           "seq": be(t[fr] + 4, 4), "ack_num": be(t[fr] + 8, 4), "window": be(t[fr] + 14, 2),
-           "data_len": np.where(v4[fr], ip_len[fr] - 20, plen[fr]) - 4 * doff[fr],
-           "ip_id": np.where(v4[fr], be(b[fr] + 4, 2), -1).astype(np.float64)}  # fmt: skip
-    num["ip_id"][~v4[fr]] = np.nan
-    slow = [slow_rows[i] for i in sl.tolist()]
-    at = {name: k for k, name in enumerate(_COLUMNS)}
-    for name, vals in num.items():
-        col = nan.copy()
-        col[f] = vals
-        col[~f] = [np.nan if r[at[name]] is None else r[at[name]] for r in slow]
-        cols[name] = col
-    ts[~f] = [r[at["ts"]] for r in slow]
-    cols["ts"] = ts
-    ws = np.full(m, -2.0)
-    ws[~f] = [r[at["wscale"]] for r in slow]
-    cols["wscale"] = ws
-    proto = np.full(m, "TCP", dtype=object)
-    proto[~f] = [r[at["protocol"]] for r in slow]
-    cols["protocol"] = proto
-    for name, pos4, pos6 in (("src_ip", 12, 8), ("dst_ip", 16, 24)):
-        text = np.empty(m, dtype=object)
-        text[f] = _packed_text(buf, b[fr] + np.where(v4[fr], pos4, pos6), v4[fr])
-        text[~f] = _addresses([r[at[name]] for r in slow]) if slow else []
-        cols[name] = text
+    for k, name in enumerate(_COLUMNS):
+        if name == "frame":
+            continue
+        if name in ("protocol", "wscale"):  # TCP without SYN: no window-scale option read
+            col = np.full(len(rows), "TCP" if name == "protocol" else -2, dtype=object)
+        elif name in ("src_ip", "dst_ip"):
+            col = np.empty(len(rows), dtype=object)
+            col[from_numpy] = values[name]
+        else:
+            col = np.full(len(rows), np.nan)
+            col[from_numpy] = values[name]
+        other = [r[k] for r in dpkt_rows]
+        if name in ("src_ip", "dst_ip"):
+            other = _addresses(other) if other else other
+        elif col.dtype != object:
+            other = [np.nan if v is None else v for v in other]
+        col[~from_numpy] = other
+        cols[name] = col.astype(np.float64) if name == "wscale" else col
     return cols
 
 
