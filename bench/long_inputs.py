@@ -52,8 +52,8 @@ def one_snapshot(path: Path, size: int) -> dict:
 
 
 def _in_child(fn, *args) -> dict:
-    """``fn(*args)`` in a process of its own: a child forked from a large parent reports the
-    parent's peak RSS as its own (Linux keeps it across exec), so the parent stays small."""
+    """``fn(*args)`` in a process of its own, so that this parent stays small while the
+    measured children run (the children report their own peak, VmHWM: see bench/run.py)."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(fn, args)
 
