@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dpkt
 import pandas as pd
+import pytest
 from tools import scenarios
 
 import zdiag
@@ -183,3 +184,26 @@ def test_a_malformed_option_list_is_read_up_to_the_damage(tmp_path):
     f = ts["files"].iloc[0]
     assert pd.isna(f["error"]) and f["parsed"] == 2 and f["unrecognised"] == 0
     assert ts["packets"]["window"].tolist() == [8192, 8192]
+
+
+@pytest.mark.parametrize("high", [0xFFFFFFFF, 0x01000000])
+def test_a_timestamp_beyond_any_date_is_no_time(tmp_path, high):
+    """Found by bench/fuzz.py: a pcapng block whose timestamp's high word is damaged gives a
+    time past what 64-bit microseconds hold (polars' clock formatting panicked on it), or
+    past 2262 (pandas refused the whole file); that frame's ts and time are null, the other
+    frames keep theirs."""
+    data = bytearray((ROOT / "fixtures" / "pcap" / "zero_window_probes_rst.pcapng").read_bytes())
+    at, blocks = 0, []
+    while at + 8 <= len(data):  # every Enhanced Packet Block (type 6), little-endian capture
+        btype, blen = struct.unpack_from("<II", data, at)
+        if btype == 6:
+            blocks.append(at)
+        at += blen
+    struct.pack_into("<I", data, blocks[3] + 12, high)  # timestamp, high word
+    path = tmp_path / "damaged.pcapng"
+    path.write_bytes(bytes(data))
+    ts = zdiag.parse([path])
+    assert pd.isna(ts["files"].iloc[0]["error"])
+    pk = ts["packets"]
+    assert pd.isna(pk["ts"].iloc[3]) and pd.isna(pk["time"].iloc[3])
+    assert pk["ts"].drop(index=3).notna().all() and pk["time"].drop(index=3).notna().all()

@@ -19,7 +19,7 @@ from zdiag import stream
 from zdiag.analysis.tcp import add_to_tables as add_tcp_analysis
 from zdiag.decode import Lines, decode
 from zdiag.kinds import registry
-from zdiag.kinds.base import Accounting, InputError, Kind
+from zdiag.kinds.base import FAILURES, Accounting, InputError, Kind
 from zdiag.sources import Source, iter_sources
 from zdiag.tables import STR, TableSet, conform
 
@@ -90,7 +90,7 @@ def parse_source(src: Source, kind: str | None = None, case: str = "", spill=Non
         except OSError as exc:
             row["kind"], row["error"] = "unknown", f"cannot read: {exc}"
             return done()
-        except Exception as exc:  # a bug must not stop the batch
+        except FAILURES as exc:  # a bug must not stop the batch
             row["kind"] = sk.name
             row["error"] = f"{sk.name} parser failed: {type(exc).__name__}: {exc}"
             result.traceback = traceback.format_exc()
@@ -111,7 +111,7 @@ def parse_source(src: Source, kind: str | None = None, case: str = "", spill=Non
         except InputError as exc:
             row["error"], row["error_line"] = str(exc), exc.line
             return done()
-        except Exception as exc:  # a parser bug must not stop the batch
+        except FAILURES as exc:  # a parser bug must not stop the batch
             row["error"] = f"{k.name} parser failed: {type(exc).__name__}: {exc}"
             result.traceback = traceback.format_exc()
             return done()
@@ -144,7 +144,7 @@ def parse_source(src: Source, kind: str | None = None, case: str = "", spill=Non
     row["kind"] = k.name
     try:
         tables = k.parse(lines, acct)
-    except Exception as exc:  # a parser bug must not stop the batch
+    except FAILURES as exc:  # a parser bug must not stop the batch
         row["error"] = f"{k.name} parser failed: {type(exc).__name__}: {exc}"
         result.traceback = traceback.format_exc()
         acct.claim_rest(f"{k.name} parser failed")

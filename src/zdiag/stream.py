@@ -31,7 +31,7 @@ import polars as pl
 
 from zdiag.decode import Decoded, Lines, _fast_lines, _finish_lines, decode
 from zdiag.kinds import registry
-from zdiag.kinds.base import Accounting, Kind
+from zdiag.kinds.base import FAILURES, Accounting, Kind
 from zdiag.sources import Source
 
 #: target size of one piece (a piece ends at the first cut point after this many bytes)
@@ -188,7 +188,7 @@ def _prepared(pieces: Iterator[tuple[bytes, bool]], k: Kind) -> Iterator[_Piece]
             if prepare is not None:
                 try:
                     p.prepared = prepare(p.lines, p.acct)
-                except Exception as exc:  # reported by the caller, as parse_chunk's would be
+                except FAILURES as exc:  # reported by the caller, as parse_chunk's would be
                     p.prepared = exc
         yield p
         if dec.error:
@@ -255,7 +255,7 @@ def parse_source_stream(src: Source, k: Kind, case: str = "", polars: bool = Fal
                         raise p.prepared
                     extra["prepared"] = p.prepared
                 tables, state = parse_chunk(lines, acct, {**state, "line0": line0, **extra})
-            except Exception as exc:  # a parser bug must not stop the batch
+            except FAILURES as exc:  # a parser bug must not stop the batch
                 row["error"] = (
                     row["error"] or f"{k.name} parser failed: {type(exc).__name__}: {exc}"
                 )

@@ -17,6 +17,16 @@ import pandas as pd
 UNMARKED, PARSED, LAYOUT, UNRECOGNISED = 0, 1, 2, 3
 
 
+try:  # polars turns a Rust panic into pyo3's PanicException, a BaseException
+    from polars.exceptions import PanicException
+except ImportError:  # pragma: no cover - an old polars
+    PanicException = Exception  # type: ignore[assignment,misc]
+
+#: what a parser or a rule may raise on odd input without stopping the other files, rules or
+#: cases: any Exception, and a panic inside polars (which is no Exception)
+FAILURES = (Exception, PanicException)
+
+
 class InputError(Exception):
     """Bad input a parser cannot read at all (not a bug): recorded as the file's error with
     its line (or record) number, without a traceback."""

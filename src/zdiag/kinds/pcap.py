@@ -435,7 +435,12 @@ def _packets(cols: dict[str, list]) -> pd.DataFrame:
     text = np.array([f"{loc_ip[r]}:{loc_port[r]}-{rem_ip[r]}:{rem_port[r]}" for r in one.tolist()]
                     + [None], dtype=object)  # fmt: skip
     conn = pd.Series(text[np.where(tcp, codes, len(one))], dtype=object)
-    us = np.round(df["ts"].to_numpy(dtype=float) * 1e6).astype(np.int64)
+    secs = df["ts"].to_numpy(dtype=float)
+    # a time past what the table's datetimes hold (a damaged record's timestamp: pandas
+    # reaches 2262) is NaT, not a failed file (a float-to-int cast of it is undefined)
+    ok = np.isfinite(secs) & (np.abs(secs) < 9.2e9)
+    us = np.where(ok, np.round(np.where(ok, secs, 0.0) * 1e6), 0).astype(np.int64)
+    us[~ok] = np.iinfo(np.int64).min  # NaT
     ts = pd.Series(pd.to_datetime(us, unit="us")).astype("datetime64[us]")
     delta = ts.groupby(g).diff().dt.total_seconds().fillna(0.0)
     nr = pd.Series(np.ones(n, np.int64)).groupby(g).cumsum()
@@ -447,10 +452,11 @@ def _packets(cols: dict[str, list]) -> pd.DataFrame:
             "conn": pd.array(conn, dtype=STR),
             "nr": pd.array(np.where(tcp, nr, pd.NA), dtype="Int64"),
             "ts": ts,
+            # polars formats the clock (pandas' strftime was a tenth of the parse); a time
+            # that is no time (a damaged record's NaT) stays null
             "time": pd.array(
-                pl.Series(us).cast(pl.Datetime("us")).dt.strftime("%H:%M:%S%.6f").to_arrow(),
-                dtype=STR,
-            ),  # fmt: skip
+                pl.Series(ts.to_numpy()).dt.strftime("%H:%M:%S%.6f").to_arrow(), dtype=STR
+            ),
             "delta_s": pd.array(np.where(tcp, delta, np.nan), dtype="Float64"),
             "direction": pd.array(
                 np.where(tcp, np.where(outbound, "out", "in"), None), dtype=STR

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from zdiag import tables as T
+from zdiag.kinds.base import FAILURES
 from zdiag.rules.condition import Compiler, ConditionError, Frame
 from zdiag.rules.model import AGG_PLACEHOLDER, LEVEL_RANK, Rule, placeholders
 
@@ -564,7 +565,7 @@ def run_rules(rules, tableset) -> tuple[pd.DataFrame, list[RuleError]]:
         except RuleRuntimeError as exc:
             errors.append(RuleError(rule.id, rule.file, str(exc)))
             continue
-        except Exception as exc:  # a bug or odd data: record it, let the other rules run
+        except FAILURES as exc:  # a bug or odd data: record it, let the other rules run
             msg = f"internal error: {type(exc).__name__}: {exc}"
             errors.append(RuleError(rule.id, rule.file, msg))
             continue
