@@ -41,3 +41,15 @@ def test_a_rule_panic_is_a_rule_error(monkeypatch):
                         lambda rule, ctx: _panics() if rule.id == victim else real(rule, ctx))  # fmt: skip
     findings, errors = engine.run_rules(rules, tables)
     assert [e.rule_id for e in errors] == [victim] and "PanicException" in errors[0].message
+
+
+def test_a_panic_outside_any_file_or_rule_is_exit_code_4(monkeypatch):
+    """Not exit code 1 (Python's for an uncaught exception, zdiag's for findings)."""
+    from click.testing import CliRunner
+
+    from zdiag import cli
+
+    monkeypatch.setattr(cli, "write_tables", _panics)
+    res = CliRunner().invoke(cli.main, ["parse", str(FTP)])
+    assert res.exit_code == cli.EXIT_BUG
+    assert "internal error: PanicException" in res.output

@@ -14,6 +14,7 @@ import pandas as pd
 
 from zdiag import __version__
 from zdiag.kinds import registry
+from zdiag.kinds.base import FAILURES
 from zdiag.pipeline import collect, parse_sources
 from zdiag.report.terminal import accounting_line, disagreement_lines, render, use_colour
 from zdiag.sources import iter_sources
@@ -38,7 +39,7 @@ def _guard(fn):
             raise
         except click.ClickException:
             raise
-        except Exception as exc:  # a bug: say so in one line, traceback with --verbose
+        except FAILURES as exc:  # a bug (or a polars panic): one line, traceback with --verbose
             obj = ctx.find_object(Ctx)
             if obj is not None and obj.verbose:
                 traceback.print_exc()
