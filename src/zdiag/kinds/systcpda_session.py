@@ -424,7 +424,9 @@ def _packets(p: pl.DataFrame, pkt_idx, heading_idx, block_starts, sess, marks: d
     packets. ``carry`` (:func:`_carry` of the piece before, when the report was cut inside
     a packet table): the packets above the piece's first block belong to its block, and the
     first of them continue its table unless a heading or a drop in the packet number says
-    otherwise. Returns the table and the number of packet tables it starts.
+    otherwise. Returns the table, the number of packet tables it starts, and the last
+    packet's number, seconds of day and days added (for :func:`_carry`; None without
+    packets).
     """
     n = len(p)
     if n == 0:
