@@ -582,6 +582,24 @@ def line_pattern(grammar: str, rule: str, lead: str = "") -> re.Pattern[bytes]:
     return re.compile(f"^{blanks}{lead}{body}\r?$".encode(), re.MULTILINE)
 
 
+class CutPoints:
+    """A kind's ``chunk_marker`` for :mod:`zdiag.stream`: where a large report may be cut,
+    in order of preference — the first line ``patterns[0]`` finds in the rest of the buffer,
+    else the first line ``patterns[1]`` finds, and so on. Each is a compiled bytes pattern
+    (``re.MULTILINE``, anchored with ``^``) or a function giving one (a :func:`line_pattern`
+    built on first use)."""
+
+    def __init__(self, *patterns):
+        self._patterns = patterns
+
+    def search(self, buf, pos: int):
+        for pattern in self._patterns:
+            found = (pattern() if callable(pattern) else pattern).search(buf, pos)
+            if found is not None:
+                return found
+        return None
+
+
 def row_columns(grammar: str, rule: str) -> list[str]:
     """The column names a row rule captures, in pattern order."""
     return [column_name(g) for g in re.compile(row_regex(grammar, rule)).groupindex

@@ -37,7 +37,7 @@ import pandas as pd
 import polars as pl
 
 from zdiag.decode import lines_series
-from zdiag.grammar import line_pattern, row_regex
+from zdiag.grammar import CutPoints, line_pattern, row_regex
 from zdiag.kinds import netstat_common as nc
 from zdiag.kinds.base import UNMARKED, Accounting, Kind, null_array
 from zdiag.kinds.registry import register
@@ -264,7 +264,7 @@ def parse(lines: list[str], acct: Accounting) -> dict[str, pd.DataFrame]:
 
 def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
     """Parse one piece of a report that the pipeline cut just before a title line, or
-    inside a snapshot longer than a piece just before a connection (:class:`_CutPoints`; no
+    inside a snapshot longer than a piece just before a connection (:data:`CUT_POINTS`; no
     block spans two pieces). ``state`` carries ``clock`` and ``days`` (the last snapshot
     clock before this piece and the days its date has rolled, see module doc) and ``snap``
     (that snapshot: its stack, release and time, for lines above this piece's first title).
@@ -687,23 +687,16 @@ CHUNK_AT = re.compile(
 )
 
 
-class _CutPoints:
-    """Where :mod:`zdiag.stream` may cut a large report: before a snapshot's title line
-    (:data:`CHUNK_AT`), and where no title follows in the rest of the buffer (one snapshot of
-    a busy stack runs on for many MB), before a connection: a NETSTAT ALL block's
-    ``Client Name:`` line (the block start of :data:`BLOCK_START`) or a connection row (the
-    grammar's ``conn_row``). :func:`parse_chunk` carries the snapshot over such a cut."""
-
-    _client = re.compile(rb"(?m)^[ \t]*(?:EZ[ZDAB]\d{4}[IEWAD][ \t]+)?Client(?:[ \t]+Name)?[ \t]*:")
-
-    def search(self, buf, pos: int):
-        return (CHUNK_AT.search(buf, pos) or self._client.search(buf, pos)
-                or _conn_row_line().search(buf, pos))  # fmt: skip
-
-
-@cache
-def _conn_row_line() -> re.Pattern[bytes]:
-    return line_pattern(GRAMMAR, "conn_row")
+#: where :mod:`zdiag.stream` may cut a large report: before a snapshot's title line
+#: (:data:`CHUNK_AT`), and where no title follows in the rest of the buffer (one snapshot of
+#: a busy stack runs on for many MB), before a connection: a NETSTAT ALL block's ``Client
+#: Name:`` line (the block start of :data:`BLOCK_START`) or a connection row (the grammar's
+#: ``conn_row``); :func:`parse_chunk` carries the snapshot over such a cut
+CUT_POINTS = CutPoints(
+    CHUNK_AT,
+    re.compile(rb"(?m)^[ \t]*(?:EZ[ZDAB]\d{4}[IEWAD][ \t]+)?Client(?:[ \t]+Name)?[ \t]*:"),
+    cache(lambda: line_pattern(GRAMMAR, "conn_row")),
+)
 
 
 _TITLE = re.compile(r"MVS TCP/IP NETSTAT CS V\d+R\d+\s+TCPIP Name:\s*\S+\s+\d{1,2}:\d\d:\d\d")
@@ -741,7 +734,7 @@ register(
             "lines": "series",
             # large files are cut before a snapshot's title line and parsed piece by piece
             # (memory stays bounded); see zdiag.stream
-            "chunk_marker": _CutPoints(),
+            "chunk_marker": CUT_POINTS,
             "parse_chunk": parse_chunk,
         },
         path="every line rule compiled from the grammar and run vectorised (polars); blocks by "

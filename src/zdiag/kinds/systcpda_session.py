@@ -30,7 +30,15 @@ import pandas as pd
 import polars as pl
 
 from zdiag.decode import lines_series
-from zdiag.grammar import MATCH_GROUP, by_distinct, extract, line_pattern, matches, row_regex
+from zdiag.grammar import (
+    MATCH_GROUP,
+    CutPoints,
+    by_distinct,
+    extract,
+    line_pattern,
+    matches,
+    row_regex,
+)
 from zdiag.kinds import systcpda_common as common
 from zdiag.kinds.addresses import canonical_ip
 from zdiag.kinds.base import UNMARKED, Accounting, Kind
@@ -321,7 +329,7 @@ def prepare_chunk(lines, acct: Accounting) -> dict:
 
 def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.DataFrame], dict]:
     """Parse one piece of a report that the pipeline cut just before a summary block, or
-    inside a packet table that runs on for more than a piece (:class:`_CutPoints`).
+    inside a packet table that runs on for more than a piece (:data:`CUT_POINTS`).
 
     ``state`` carries what a piece needs from the ones before it: ``line0`` (its first line's
     0-based number in the file), ``blocks`` and ``tables`` (connection blocks and packet
@@ -359,7 +367,7 @@ def parse_chunk(lines, acct: Accounting, state: dict) -> tuple[dict[str, pd.Data
         "blocks": state.get("blocks", 0) + len(block_starts),
         "tables": state.get("tables", 0) + n_tables,
         "date": marks[max(marks)] if marks else None,
-        # a piece may end inside a packet table (see _CutPoints): its connection and
+        # a piece may end inside a packet table (see CUT_POINTS): its connection and
         # table go on in the next piece
         "carry": _carry(sess, block_starts, prep["heading_idx"], prep["pkt_idx"], carry, last),
     }
@@ -696,22 +704,14 @@ def _clock(t: pl.Series) -> tuple[np.ndarray, ...] | None:
     return (h, m, s, frac) if ok.all() else None
 
 
-class _CutPoints:
-    """Where :mod:`zdiag.stream` may cut a large report: before a summary block (its
-    ``Local Ip Address:`` line), and where no block starts in the rest of the buffer (one
-    connection whose packet table runs on for more than a piece), before a packet row (the
-    grammar's ``packet_row``). :func:`parse_chunk` carries the connection and the table
-    over such a cut."""
-
-    _block = re.compile(rb"^ *Local Ip Address:", re.MULTILINE)
-
-    def search(self, buf, pos: int):
-        return self._block.search(buf, pos) or _packet_line().search(buf, pos)
-
-
-@cache
-def _packet_line() -> re.Pattern[bytes]:
-    return line_pattern(GRAMMAR, "packet_row")
+#: where :mod:`zdiag.stream` may cut a large report: before a summary block (its ``Local Ip
+#: Address:`` line), and where no block starts in the rest of the buffer (one connection
+#: whose packet table runs on for more than a piece), before a packet row (the grammar's
+#: ``packet_row``); :func:`parse_chunk` carries the connection and the table over such a cut
+CUT_POINTS = CutPoints(
+    re.compile(rb"^ *Local Ip Address:", re.MULTILINE),
+    cache(lambda: line_pattern(GRAMMAR, "packet_row")),
+)
 
 
 def detect(head: list[str]) -> float:
@@ -745,7 +745,7 @@ register(
             "lines": "series",
             # the pipeline may cut a large report just before a summary block, or inside a
             # long packet table, and parse the pieces one by one (memory stays bounded)
-            "chunk_marker": _CutPoints(),
+            "chunk_marker": CUT_POINTS,
             "parse_chunk": parse_chunk,
             "prepare_chunk": prepare_chunk,
         },
