@@ -10,9 +10,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tools.pieces import assert_same_parse, parse_in_pieces
-
-import zdiag
+from tools.pieces import assert_text_in_pieces_equals_whole
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -67,6 +65,4 @@ def _report(segments) -> str:
 )
 @given(SEGMENTS, st.integers(400, 6_000))
 def test_any_shape_in_any_pieces_equals_whole(tmp_path, segments, chunk):
-    path = tmp_path / "report.txt"
-    path.write_text(_report(segments), encoding="utf-8")
-    assert_same_parse(zdiag.parse([path], kind=KIND), parse_in_pieces(path, KIND, chunk))
+    assert_text_in_pieces_equals_whole(tmp_path, _report(segments), KIND, chunk)

@@ -39,3 +39,10 @@ def assert_same_parse(whole, parts) -> None:
         if name != "files":
             pd.testing.assert_frame_equal(whole[name], parts[name], obj=name)
     assert whole["files"][ACCOUNTING].equals(parts["files"][ACCOUNTING])
+
+
+def assert_text_in_pieces_equals_whole(folder: Path, text: str, kind: str, chunk: int) -> None:
+    """``text`` as a file parsed whole and in pieces of about ``chunk`` bytes: the same."""
+    path = Path(folder) / "report.txt"
+    path.write_text(text, encoding="utf-8")
+    assert_same_parse(zdiag.parse([path], kind=kind), parse_in_pieces(path, kind, chunk))
